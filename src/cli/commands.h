@@ -1,0 +1,10 @@
+// Each subcommand lives in its own cli/cmd_*.cc and registers itself on the CLI11 app here.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace tinyptq::cli {
+
+void add_import_keras_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+
+}  // namespace tinyptq::cli

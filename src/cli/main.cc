@@ -1,0 +1,31 @@
+// tinyptq: post-training quantization of small neural networks. Entry point: parses the subcommand,
+// runs it, and turns every tinyptq::Error into one "tinyptq: error: ..." line and exit status 1.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <new>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tinyptq: post-training quantization of small neural networks (ONNX in, ONNX out)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tinyptq 0.1.0");
+  tinyptq::cli::add_import_keras_command(app);
+  tinyptq::cli::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const tinyptq::Error& e) {
+    std::cerr << "tinyptq: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tinyptq: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "tinyptq: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
