@@ -6,5 +6,7 @@ namespace tinyptq::cli {
 
 void add_import_keras_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
+void add_study_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

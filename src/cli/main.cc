@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tinyptq 0.1.0");
   tinyptq::cli::add_import_keras_command(app);
   tinyptq::cli::add_eval_command(app);
+  tinyptq::cli::add_quantize_command(app);
+  tinyptq::cli::add_study_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -107,17 +107,23 @@ void Graph::validate_and_sort() {
 }
 
 void Graph::remove_dead() {
+  // Fixpoint over the live set, so node order does not matter.
   std::set<std::string> live;
   for (const auto& o : outputs) live.insert(o.name);
-  std::vector<Node> kept;
-  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-    bool used = std::any_of(it->outputs.begin(), it->outputs.end(),
-                            [&](const std::string& o) { return live.count(o); });
-    if (!used) continue;
-    for (const auto& v : it->inputs) live.insert(v);
-    kept.push_back(*it);
+  std::vector<bool> keep(nodes.size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      if (keep[k]) continue;
+      const auto& outs = nodes[k].outputs;
+      if (!std::any_of(outs.begin(), outs.end(), [&](const std::string& o) { return live.count(o); })) continue;
+      keep[k] = changed = true;
+      for (const auto& v : nodes[k].inputs) live.insert(v);
+    }
   }
-  std::reverse(kept.begin(), kept.end());
+  std::vector<Node> kept;
+  for (size_t k = 0; k < nodes.size(); ++k)
+    if (keep[k]) kept.push_back(std::move(nodes[k]));
   nodes = std::move(kept);
   for (auto it = initializers.begin(); it != initializers.end();)
     it = live.count(it->first) ? std::next(it) : initializers.erase(it);

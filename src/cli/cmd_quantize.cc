@@ -1,0 +1,177 @@
+// tinyptq quantize: calibrate on stratified training images and write a QDQ ONNX model.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "data/calibration.h"
+#include "eval/evaluate.h"
+#include "eval/model_io.h"
+#include "onnx/onnx_writer.h"
+#include "quant/quantizer.h"
+
+namespace tinyptq::cli {
+
+namespace {
+
+struct QuantizeArgs {
+  std::string model, data, output, preset = "best", json, calib_indices, lock, preprocess = "raw";
+  std::string calib_split = "train";
+  std::optional<std::string> method, weight_method, act_type, weight_type;
+  std::optional<int> wbits, abits, adaround_iters;
+  std::optional<double> percentile;
+  bool per_channel = false, per_tensor = false, reduce_range = false, no_reduce_range = false;
+  bool bias_correction = false, no_bias_correction = false, cle = false, adaround = false, no_adaround = false;
+  bool force_test = false;
+  int calib_per_class = 100;
+  uint64_t seed = 0;
+  int64_t sqnr_images = 128;
+};
+
+Container parse_container(const std::string& s, const char* flag) {
+  if (s == "int8") return Container::kInt8;
+  if (s == "uint8") return Container::kUint8;
+  throw Error(std::string(flag) + " must be int8 or uint8 (got '" + s + "')");
+}
+
+Method parse_method(const std::string& s, const char* flag) {
+  auto m = method_from_name(s);
+  check(m.has_value(), std::string(flag) + " must be minmax, entropy, percentile or mse (got '" + s + "')");
+  return *m;
+}
+
+QuantRecipe build_recipe(const QuantizeArgs& a) {
+  QuantRecipe r = preset_recipe(a.preset);
+  if (a.method) r.act_method = parse_method(*a.method, "--method");
+  if (a.weight_method) r.weight_method = parse_method(*a.weight_method, "--weight-method");
+  check(r.weight_method == Method::kMinMax || r.weight_method == Method::kMse, "--weight-method must be minmax or mse");
+  if (a.act_type) r.act_type = parse_container(*a.act_type, "--act-type");
+  if (a.weight_type) {
+    r.weight_type = parse_container(*a.weight_type, "--weight-type");
+    r.weight_symmetric = r.weight_type == Container::kInt8;
+  }
+  if (a.per_channel) r.per_channel = true;
+  if (a.per_tensor) r.per_channel = false;
+  if (a.wbits) r.wbits = *a.wbits;
+  if (a.abits) r.abits = *a.abits;
+  if (a.percentile) r.percentile = *a.percentile;
+  if (a.reduce_range) r.reduce_range = true;
+  if (a.no_reduce_range) r.reduce_range = false;
+  if (a.bias_correction) r.bias_correction = true;
+  if (a.no_bias_correction) r.bias_correction = false;
+  if (a.cle) r.cross_layer_equalization = true;
+  if (a.adaround) r.adaround = true;
+  if (a.no_adaround) r.adaround = false;
+  if (a.adaround_iters) r.adaround_iterations = *a.adaround_iters;
+  r.seed = a.seed;
+  return r;
+}
+
+void run_quantize(const QuantizeArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  QuantRecipe recipe = build_recipe(a);
+  check(a.calib_split == "train" || a.calib_split == "test", "--calib-split must be train or test");
+  check(a.calib_split == "train" || a.force_test,
+        "calibrating on the test split leaks the evaluation set; pass --force-test-calibration to do it anyway");
+  Graph model = load_model(a.model);
+  const Layout layout = input_layout(model);
+  const Split split = a.calib_split == "test" ? Split::kTest : Split::kTrain;
+  Dataset d = load_cifar10(a.data, split);
+  CalibrationSet cs;
+  if (!a.calib_indices.empty()) {
+    cs = load_calibration_lock(a.calib_indices);
+    check(cs.split == a.calib_split || a.force_test,
+          a.calib_indices + ": lockfile is for split '" + cs.split + "', not '" + a.calib_split + "'");
+  } else {
+    cs = stratified_sample(d, a.calib_per_class, a.seed);
+    cs.split = a.calib_split;
+  }
+  check_indices(cs, d);
+  check(!cs.indices.empty(), "calibration set is empty");
+  Tensor inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
+
+  Calibration calib(model, std::move(inputs), recipe.cross_layer_equalization);
+  QuantizeOptions qo;
+  qo.sqnr_images = a.sqnr_images;
+  QuantizeResult res = quantize(calib, recipe, qo);
+  const int64_t bytes = save_onnx(res.model.graph, a.output);
+  if (!a.lock.empty()) save_calibration_lock(cs, a.lock);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : res.layers)
+    rows.push_back({l.node, l.op, l.wbits ? std::to_string(l.wbits) + (l.weight_granularity == "per-channel" ? "/ch" : "") : "-",
+                    std::to_string(l.abits), "[" + fixed(l.min, 3) + ", " + fixed(l.max, 3) + "]", fixed(l.scale, 6),
+                    std::to_string(l.zero_point), fixed(l.sqnr_db, 1)});
+  std::cout << "preset " << recipe.preset << ": " << recipe.summary() << "\n"
+            << "calibration: " << cs.indices.size() << " images from " << cs.split << " (seed " << cs.seed << ")\n\n"
+            << text_table({"layer", "op", "W bits", "A bits", "output range", "scale", "zp", "SQNR dB"}, rows) << "\n"
+            << "wrote " << a.output << " (" << bytes << " bytes) in " << fixed(total, 2) << " s (quantize "
+            << fixed(res.seconds, 2) << " s)\n";
+
+  if (!a.json.empty()) {
+    nlohmann::ordered_json j;
+    j["schema_version"] = 1;
+    j["model_path"] = a.model;
+    j["output_path"] = a.output;
+    j["output_bytes"] = bytes;
+    j["preset"] = recipe.preset;
+    j["recipe"] = recipe.summary();
+    auto layers = nlohmann::ordered_json::array();
+    for (const auto& l : res.layers)
+      layers.push_back({{"node", l.node}, {"op", l.op}, {"output", l.value}, {"wbits", l.wbits}, {"abits", l.abits},
+                        {"weight_granularity", l.weight_granularity}, {"range", {l.min, l.max}}, {"scale", l.scale},
+                        {"zero_point", l.zero_point}, {"sqnr_db", l.sqnr_db}});
+    j["layers"] = layers;
+    j["calibration"] = nlohmann::ordered_json::parse(calibration_to_json(cs));
+    j["timing"] = {{"quantize_seconds", res.seconds}, {"total_seconds", total}};
+    write_file_atomic(a.json, j.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto a = std::make_shared<QuantizeArgs>();
+  CLI::App* cmd = app.add_subcommand("quantize", "Calibrate on CIFAR-10 training images and write a QDQ ONNX model");
+  cmd->add_option("--model", a->model, "FP32 model (.onnx or Keras .h5)")->required();
+  cmd->add_option("--data", a->data, "CIFAR-10 directory")->required();
+  cmd->add_option("-o,--output", a->output, "Output QDQ ONNX file")->required();
+  cmd->add_option("--preset", a->preset, "ort-int8 | ort-uint8 | pytorch-x86 | tflite-int8 | best")->capture_default_str();
+  cmd->add_option("--method", a->method, "Activation calibration: minmax | entropy | percentile | mse");
+  cmd->add_option("--weight-method", a->weight_method, "Weight range: minmax | mse");
+  cmd->add_option("--percentile", a->percentile, "Percentile for --method percentile (e.g. 99.999)");
+  cmd->add_option("--act-type", a->act_type, "Activation container: int8 | uint8");
+  cmd->add_option("--weight-type", a->weight_type, "Weight container: int8 (symmetric) | uint8 (asymmetric)");
+  cmd->add_flag("--per-channel", a->per_channel, "Per-output-channel weight scales");
+  cmd->add_flag("--per-tensor", a->per_tensor, "One weight scale per tensor");
+  cmd->add_option("--wbits", a->wbits, "Weight bit width 2..8")->check(CLI::Range(2, 8));
+  cmd->add_option("--abits", a->abits, "Activation bit width 2..8")->check(CLI::Range(2, 8));
+  cmd->add_flag("--reduce-range", a->reduce_range, "One fewer activation bit (PyTorch x86)");
+  cmd->add_flag("--no-reduce-range", a->no_reduce_range, "Full activation range");
+  cmd->add_flag("--bias-correction", a->bias_correction, "Empirical bias correction");
+  cmd->add_flag("--no-bias-correction", a->no_bias_correction, "Disable bias correction");
+  cmd->add_flag("--cle", a->cle, "Cross-layer equalization before quantizing");
+  cmd->add_flag("--adaround", a->adaround, "Learn weight rounding (AdaRound)");
+  cmd->add_flag("--no-adaround", a->no_adaround, "Round weights to nearest");
+  cmd->add_option("--adaround-iters", a->adaround_iters, "AdaRound iterations per layer")->check(CLI::Range(1, 100000));
+  cmd->add_option("--calib-per-class", a->calib_per_class, "Calibration images per class")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--calib-indices", a->calib_indices, "Reuse a calibration lockfile (JSON)");
+  cmd->add_option("--calib-split", a->calib_split, "Split to calibrate on")->capture_default_str();
+  cmd->add_flag("--force-test-calibration", a->force_test, "Allow calibrating on the test split");
+  cmd->add_option("--lock", a->lock, "Write the calibration lockfile to FILE");
+  cmd->add_option("--seed", a->seed, "Seed for sampling and AdaRound")->capture_default_str();
+  cmd->add_option("--preprocess", a->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
+  cmd->add_option("--sqnr-images", a->sqnr_images, "Calibration images used for the per-layer SQNR (0: skip)")
+      ->capture_default_str();
+  cmd->add_option("--json", a->json, "Write the per-layer report, recipe and lockfile as JSON");
+  cmd->callback([a] { run_quantize(*a); });
+}
+
+}  // namespace tinyptq::cli

@@ -1,0 +1,38 @@
+// tinyptq study: the whole PTQ comparison in one command.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "report/format.h"
+#include "study/study.h"
+#include "study/study_summary.h"
+
+namespace tinyptq::cli {
+
+void add_study_command(CLI::App& app) {
+  auto o = std::make_shared<StudyOptions>();
+  CLI::App* cmd = app.add_subcommand("study", "Full PTQ comparison: presets, observer matrix, calibration size, bit sweep, "
+                                              "per-layer sensitivity -> results.json, results.csv, REPORT.md, report.html");
+  cmd->add_option("--model", o->model, "FP32 model (.h5 or .onnx)")->required();
+  cmd->add_option("--data", o->data, "CIFAR-10 directory")->required();
+  cmd->add_option("-o,--output", o->out_dir, "Output directory")->required();
+  cmd->add_option("--jobs", o->jobs, "Configurations run in parallel")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_flag("--quick", o->quick, "Smoke run: fewer configurations");
+  cmd->add_option("--seed", o->seed, "Seed of the calibration sample")->capture_default_str();
+  cmd->add_flag("--resume", o->resume, "Reuse finished configurations in OUTDIR/results.d");
+  cmd->add_option("--calib-per-class", o->calib_per_class, "Calibration images per class")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--preprocess", o->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
+  cmd->callback([o] {
+    StudyResults r = run_study(*o);
+    const Recommendation rec = recommend(r);
+    std::cout << "FP32: " << report::format_number(r.fp32.accuracy, "%.2f") << "%  (" << r.configs.size()
+              << " configurations in " << report::format_number(r.wall_seconds, "%.1f") << " s)\n";
+    if (rec.best_accuracy)
+      std::cout << "best accuracy: " << rec.best_accuracy->name << " "
+                << report::format_number(rec.best_accuracy->accuracy, "%.2f") << "%, agreement "
+                << report::format_number(rec.best_accuracy->agreement, "%.2f") << "%\n";
+    std::cout << "report: " << o->out_dir << "/REPORT.md and " << o->out_dir << "/report.html\n";
+  });
+}
+
+}  // namespace tinyptq::cli

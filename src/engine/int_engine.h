@@ -1,0 +1,50 @@
+// The integer engine: runs a QDQ graph (QuantizeLinear/DequantizeLinear around float ops, as written by
+// tinyptq's quantizer or ONNX Runtime's quantize_static) with integer arithmetic. Matched patterns
+// (DQ → Conv/Gemm/MatMul[+Add] → [Relu|Clip] → Q, DQ → Add → [Relu] → Q, DQ → pools → Q, DQ → layout op → Q)
+// run as uint8 × int8 kernels with int32 accumulators (kernels/int8/kernel_table.h), everything else in float
+// with the reference FP32 kernels. See engine/qdq_lowering.h for the plan and docs in the kernel headers for
+// the arithmetic; results agree with ONNX Runtime's QLinear* operators on x86.
+//
+// Prepare (constructor) lowers the graph, packs the weights and plans an arena for all intermediates; run()
+// allocates only when a batch larger than every previous one arrives.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace tinyptq {
+
+struct IntEngineOptions {
+  int threads = 1;  // work is split over images, or over output rows when there are fewer images
+};
+
+class IntEngine {
+ public:
+  // Throws Error naming the node/value on an invalid or unsupported graph.
+  IntEngine(const Graph& qdq_graph, IntEngineOptions opts = {});
+  ~IntEngine();
+  IntEngine(IntEngine&&) noexcept;
+  IntEngine& operator=(IntEngine&&) noexcept;
+
+  // input: float, shaped like the graph input with any batch N ≥ 1. Returns the graph outputs in order:
+  // float outputs as float; a quantized graph output (a QuantizeLinear output) in its graph dtype.
+  // Results do not depend on the thread count. Throws Error on a bad input dtype or shape.
+  std::vector<Tensor> run(const Tensor& input);
+
+  // One line per step: integer / float / layout, the kernel, the nodes it covers, shapes and quantization.
+  std::string describe() const;
+  int integer_op_count() const;  // steps running int8 kernels (quantize/dequantize included)
+  int float_op_count() const;    // steps running float kernels
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// True if the graph contains QuantizeLinear or DequantizeLinear nodes.
+bool is_qdq_graph(const Graph& g);
+
+}  // namespace tinyptq

@@ -1,0 +1,58 @@
+// Accuracy of a model (float or QDQ) on a CIFAR-10 split: overall, per class, and per-image top-1.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/cifar.h"
+#include "data/preprocess.h"
+#include "ir/graph.h"
+
+namespace tinyptq {
+
+// Runs a model: the integer engine for QDQ graphs, the FP32 engine otherwise.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::vector<Tensor> run(const Tensor& input) = 0;
+  virtual std::string backend() const = 0;  // "int8" or "fp32"
+};
+enum class EngineKind { kAuto, kInteger, kFloat };  // auto: integer for QDQ graphs, float otherwise
+std::unique_ptr<Engine> make_engine(const Graph& g, int threads = 1, EngineKind kind = EngineKind::kAuto);
+
+struct ClassAccuracy {
+  std::string class_name;
+  int64_t correct = 0, total = 0;
+  double accuracy = 0;  // percent
+};
+
+struct EvalResult {
+  std::string backend;
+  int64_t correct = 0, total = 0;
+  double accuracy = 0;  // percent
+  std::vector<ClassAccuracy> per_class;
+  std::vector<int> labels, predicted;  // per image, dataset order
+  double seconds = 0, images_per_second = 0;
+};
+
+struct EvalOptions {
+  int64_t batch = 250;
+  int threads = 1;
+  Preprocess preprocess;
+  bool progress = true;
+  std::string progress_label = "eval";
+};
+
+EvalResult evaluate(const Graph& g, const Dataset& d, const EvalOptions& opts = {});
+EvalResult evaluate(Engine& engine, Layout layout, const Dataset& d, const EvalOptions& opts = {});
+
+// Percent of images whose predictions agree.
+double agreement_percent(const std::vector<int>& a, const std::vector<int>& b);
+// Indices where the predictions differ.
+std::vector<int64_t> flipped_images(const std::vector<int>& a, const std::vector<int>& b);
+
+// Float input batch for images [first, first+n) in the model's layout.
+Tensor image_batch(const Dataset& d, int64_t first, int64_t n, Layout layout, const Preprocess& p);
+Tensor image_batch(const Dataset& d, const std::vector<int64_t>& indices, Layout layout, const Preprocess& p);
+
+}  // namespace tinyptq

@@ -1,0 +1,37 @@
+#include "eval/model_io.h"
+
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "keras/keras_import.h"
+#include "onnx/onnx_reader.h"
+
+namespace tinyptq {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+Graph load_model(const std::string& path) {
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras")) return import_keras_h5(path);
+  return load_onnx(path);
+}
+
+Layout input_layout(const Graph& g) {
+  check(g.inputs.size() == 1, "model has " + std::to_string(g.inputs.size()) + " inputs; expected one image input");
+  const Shape& s = g.inputs[0].shape;
+  check(s.size() == 4, "model input '" + g.inputs[0].name + "' has shape " + shape_str(s) +
+                           "; expected a 4-D image batch");
+  if (s[3] == 3 && s[1] != 3) return Layout::kNHWC;
+  if (s[1] == 3) return Layout::kNCHW;
+  throw Error("model input '" + g.inputs[0].name + "' has shape " + shape_str(s) + "; expected 3 color channels");
+}
+
+int64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? int64_t(st.st_size) : 0;
+}
+
+}  // namespace tinyptq

@@ -1,0 +1,20 @@
+// Loading a model from any supported format, and how its input wants the images.
+#pragma once
+#include <string>
+
+#include "data/preprocess.h"
+#include "ir/graph.h"
+
+namespace tinyptq {
+
+// .h5/.hdf5/.keras → Keras import; anything else → ONNX.
+Graph load_model(const std::string& path);
+
+// NHWC when the graph input is [N, 32, 32, 3]-like (channels last), NCHW when [N, 3, H, W].
+// Throws Error for inputs that are not 4-D images with 3 channels.
+Layout input_layout(const Graph& g);
+
+// Size of the model file on disk in bytes (0 when it cannot be read).
+int64_t file_bytes(const std::string& path);
+
+}  // namespace tinyptq

@@ -1,0 +1,109 @@
+#include "kernels/int8/kernel_table.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+#include "kernels/fp32/reference/pool2d_params.h"
+#include "kernels/int8/reference/add.h"
+#include "kernels/int8/reference/avgpool.h"
+#include "kernels/int8/reference/conv2d.h"
+#include "kernels/int8/reference/dequantize.h"
+#include "kernels/int8/reference/gemm.h"
+#include "kernels/int8/reference/global_avgpool.h"
+#include "kernels/int8/reference/maxpool.h"
+#include "kernels/int8/reference/quantize.h"
+#include "kernels/int8/reference/requantize.h"
+
+namespace tinyptq::int8 {
+
+namespace {
+
+void check_window(const Window2d& w) {
+  check(w.kernel_h > 0 && w.kernel_w > 0 && w.stride_h > 0 && w.stride_w > 0 && w.dilation_h > 0 &&
+            w.dilation_w > 0,
+        "kernel, strides and dilations must be positive");
+  check(w.pad_top >= 0 && w.pad_left >= 0 && w.pad_bottom >= 0 && w.pad_right >= 0, "pads must be non-negative");
+}
+
+}  // namespace
+
+ConvShape make_conv_shape(int64_t in_h, int64_t in_w, int64_t in_c, int64_t out_c, int64_t groups,
+                          const Window2d& window) {
+  check(in_h > 0 && in_w > 0 && in_c > 0 && out_c > 0, "conv sizes must be positive");
+  check(groups > 0 && in_c % groups == 0 && out_c % groups == 0,
+        "group " + std::to_string(groups) + " does not divide the channels (" + std::to_string(in_c) + " in, " +
+            std::to_string(out_c) + " out)");
+  check_window(window);
+  ConvShape s;
+  s.in_h = in_h, s.in_w = in_w, s.in_c = in_c, s.out_c = out_c, s.groups = groups;
+  s.window = window;
+  s.window.ceil_mode = false;
+  s.out_h = fp32_ref::window_output_size(in_h, window.kernel_h, window.stride_h, window.dilation_h, window.pad_top,
+                                         window.pad_bottom, false);
+  s.out_w = fp32_ref::window_output_size(in_w, window.kernel_w, window.stride_w, window.dilation_w,
+                                         window.pad_left, window.pad_right, false);
+  return s;
+}
+
+PoolShape make_pool_shape(int64_t in_h, int64_t in_w, int64_t channels, const Window2d& window) {
+  check(in_h > 0 && in_w > 0 && channels > 0, "pool sizes must be positive");
+  check_window(window);
+  const fp32_ref::Pool2dParams fp = fp32_ref::make_pool2d_params({1, channels, in_h, in_w}, window);
+  PoolShape s;
+  s.in_h = in_h, s.in_w = in_w, s.channels = channels, s.out_h = fp.out_h, s.out_w = fp.out_w;
+  s.window = window;
+  return s;
+}
+
+bool fits_int32_accumulator(int64_t taps, const int32_t* bias, int64_t channels) {
+  constexpr int64_t kPerTap = int64_t(1) << 17, kLimit = int64_t(1) << 31;
+  if (taps <= 0 || taps >= kLimit / kPerTap) return false;
+  for (int64_t c = 0; bias && c < channels; ++c)
+    if (std::abs(int64_t(bias[c])) + taps * kPerTap >= kLimit) return false;
+  return true;
+}
+
+std::array<uint8_t, 256> make_requantize_table(float in_scale, int32_t in_zero_point, float out_scale,
+                                               const OutputStage& out) {
+  std::array<uint8_t, 256> table{};
+  for (int32_t q = 0; q < 256; ++q) {
+    const float real = float(q - in_zero_point) * in_scale;
+    const float v = std::nearbyint(real / out_scale);
+    int32_t r;
+    if (std::isnan(v)) r = out.zero_point;
+    else if (v >= float(out.max - out.zero_point)) r = out.max;
+    else if (v <= float(out.min - out.zero_point)) r = out.min;
+    else r = int32_t(v) + out.zero_point;
+    table[q] = uint8_t(r < out.min ? out.min : r > out.max ? out.max : r);
+  }
+  return table;
+}
+
+std::array<uint8_t, 256> identity_table() {
+  std::array<uint8_t, 256> table{};
+  for (int q = 0; q < 256; ++q) table[q] = uint8_t(q);
+  return table;
+}
+
+const KernelTable& reference_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = "reference";
+    t.conv = {"conv2d_nhwc_u8s8_ref", nullptr, ref::conv2d_pack, ref::conv2d_scratch_bytes, ref::conv2d};
+    t.gemm = {"gemm_u8s8_ref", nullptr, ref::gemm_pack, ref::gemm_scratch_bytes, ref::gemm};
+    t.add = {"add_u8_ref", ref::add};
+    t.avgpool = {"avgpool_nhwc_u8_ref", ref::avgpool};
+    t.global_avgpool = {"global_avgpool_nhwc_u8_ref", ref::global_avgpool};
+    t.maxpool = {"maxpool_nhwc_u8_ref", ref::maxpool};
+    t.quantize = {"quantize_f32_u8_ref", ref::quantize};
+    t.dequantize = {"dequantize_u8_f32_ref", ref::dequantize};
+    t.requantize = {"requantize_u8_table_ref", ref::requantize};
+    return t;
+  }();
+  return table;
+}
+
+const KernelTable& best_kernels() { return reference_kernels(); }
+
+}  // namespace tinyptq::int8

@@ -1,0 +1,10 @@
+// Reference AveragePool 2-D on NHWC uint8.
+#pragma once
+#include "kernels/int8/kernel_table.h"
+
+namespace tinyptq::int8::ref {
+
+// y = clamp(round_half_even(float(Σ_{taps inside} (x − zx)) · s_x/(s_y·d)) + zy), d as in AvgPoolParams.
+void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows);
+
+}  // namespace tinyptq::int8::ref

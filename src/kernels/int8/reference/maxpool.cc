@@ -1,0 +1,34 @@
+#include "kernels/int8/reference/maxpool.h"
+
+namespace tinyptq::int8::ref {
+
+void maxpool(const MaxPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
+  const PoolShape& s = p.shape;
+  const Window2d& win = s.window;
+  const int64_t channels = s.channels;
+  for (int64_t n = 0; n < images; ++n) {
+    const uint8_t* image = x + n * s.in_h * s.in_w * channels;
+    uint8_t* out_image = y + n * s.out_h * s.out_w * channels;
+    for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
+      for (int64_t ox = 0; ox < s.out_w; ++ox) {
+        const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
+        for (int64_t c = 0; c < channels; ++c) {
+          uint8_t best = 0;  // make_pool_shape guarantees at least one tap inside
+          for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
+            const int64_t iy = y0 + ky * win.dilation_h;
+            if (iy < 0 || iy >= s.in_h) continue;
+            for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
+              const int64_t ix = x0 + kx * win.dilation_w;
+              if (ix < 0 || ix >= s.in_w) continue;
+              const uint8_t v = image[(iy * s.in_w + ix) * channels + c];
+              best = v > best ? v : best;
+            }
+          }
+          out_image[(oy * s.out_w + ox) * channels + c] = p.table[best];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace tinyptq::int8::ref

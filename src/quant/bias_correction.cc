@@ -1,0 +1,59 @@
+#include "quant/bias_correction.h"
+
+#include "core/error.h"
+#include "engine/fp32_engine.h"
+#include "quant/weight_quantizer.h"
+
+namespace tinyptq {
+
+Tensor run_layer(const Graph& g, const QuantLayer& layer, const Tensor& input, const Tensor& weight) {
+  const Node& src = g.nodes[layer.node];
+  Graph one;
+  Shape in_shape = input.shape;
+  in_shape[0] = -1;
+  one.inputs.push_back({"x", DType::kFloat32, in_shape});
+  one.initializers["w"] = weight;
+  Node n = src;
+  n.inputs = {"x", "w"};
+  n.outputs = {"y"};
+  one.nodes.push_back(n);
+  one.outputs.push_back({"y", DType::kFloat32, {}});
+  Fp32Engine engine(one);
+  return engine.run(input)[0];
+}
+
+Tensor fake_quantized(const Tensor& x, const QParams& p) {
+  Tensor out = x;
+  fake_quantize(out.f, p, 1, int64_t(out.f.size()));
+  return out;
+}
+
+Tensor corrected_bias(const Calibration& calib, const QuantLayer& layer,
+                      const std::map<std::string, QParams>& act, const QuantizedWeight& weight) {
+  const Graph& g = calib.graph();
+  const Node& n = g.nodes[layer.node];
+  const std::string& xin = n.inputs[layer.rule.activation_inputs[0]];
+  const Tensor& x = calib.cache().at(xin);
+  const Tensor& w = *g.initializer(n.inputs[layer.rule.weight_input]);
+  const int64_t channels = w.shape[0];
+  Tensor bias = Tensor::zeros({channels});
+  const int bi = layer.rule.bias_input;
+  if (bi >= 0 && bi < int(n.inputs.size()) && !n.inputs[bi].empty()) bias = *g.initializer(n.inputs[bi]);
+
+  const Tensor y_float = run_layer(g, layer, x, w);
+  const Tensor y_quant = run_layer(g, layer, fake_quantized(x, act.at(xin)), dequantize_weight(weight));
+  // Outputs are [N, C, ...]: mean over N and the trailing spatial positions.
+  const int64_t batch = y_float.shape[0];
+  const int64_t inner = int64_t(y_float.f.size()) / (batch * channels);
+  std::vector<double> shift(channels, 0.0);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k = 0; k < inner; ++k) {
+        const int64_t idx = (b * channels + c) * inner + k;
+        shift[c] += double(y_quant.f[idx]) - double(y_float.f[idx]);
+      }
+  for (int64_t c = 0; c < channels; ++c) bias.f[c] -= float(shift[c] / double(batch * inner));
+  return bias;
+}
+
+}  // namespace tinyptq

@@ -1,0 +1,176 @@
+#include "quant/observers/mse_observer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "quant/qparams.h"
+
+namespace tinyptq {
+namespace {
+
+constexpr int kGrid = 128;   // 1-D grid steps over [0, max]
+constexpr int kRefine = 32;  // steps between the neighbours of the best grid point
+constexpr int kGrid2d = 12;  // per-axis steps of the 2-D grid
+constexpr int kRefineRounds = 3;
+
+double cube(double x) { return x * x * x; }
+
+// ∫_{−½}^{v} (t − round(t))² dt: k whole periods of 1/12 plus the partial period. Only called inside the
+// code range (|v| < 2^10), where truncation to int64 is a cheap floor.
+double rounding_integral(double v) {
+  double k = static_cast<double>(static_cast<int64_t>(v + 0.5));
+  if (k > v + 0.5) k -= 1.0;
+  const double r = v - k;
+  return k / 12.0 + (cube(r) + 0.125) / 3.0;
+}
+
+// Antiderivative of e(v)², the squared error of clamp(round(v), L, U), zero at L − ½.
+double error_integral(double v, double L, double U) {
+  const double a = L - 0.5, b = U + 0.5;
+  if (v < a) return (cube(v - L) + 0.125) / 3.0;
+  if (v <= b) return rounding_integral(v) - rounding_integral(a);
+  return rounding_integral(b) - rounding_integral(a) + (cube(v - U) - 0.125) / 3.0;
+}
+
+double point_error(double v, double L, double U) {
+  const double q = std::clamp(std::round(v), L, U);
+  return (v - q) * (v - q);
+}
+
+}  // namespace
+
+MseObserver::MseObserver(const ObserverOptions& options)
+    : format_(options.format),
+      symmetric_(options.symmetric || options.format.symmetric),
+      hist_(options.num_bins, "mse") {
+  check_observer_options(options);
+}
+
+std::vector<MseObserver::Segment> MseObserver::segments() const {
+  std::vector<Segment> segs;
+  const double w = hist_.bin_width(), mn = hist_.min(), mx = hist_.max();
+  for (int i = hist_.bins() - 1; i >= 0; --i) {
+    if (hist_.neg()[i] > 0) {
+      segs.push_back({std::max(-(i + 1) * w, mn), std::min(-i * w, mx), double(hist_.neg()[i])});
+    }
+  }
+  for (int i = 0; i < hist_.bins(); ++i) {
+    if (hist_.pos()[i] > 0)
+      segs.push_back({std::max(i * w, mn), std::min((i + 1) * w, mx), double(hist_.pos()[i])});
+  }
+  return segs;
+}
+
+double MseObserver::total_error(const std::vector<Segment>& segs, Range r) const {
+  const QParams qp = qparams_from_range(r.min, r.max, format_);
+  const double s = qp.scale[0];
+  const double L = double(qmin(format_)) - qp.zero_point[0], U = double(qmax(format_)) - qp.zero_point[0];
+  double total = 0.0;
+  double last_edge = std::numeric_limits<double>::quiet_NaN(), last_integral = 0.0;
+  for (const Segment& seg : segs) {
+    const double a = seg.lo / s, b = seg.hi / s;
+    if (b > a) {  // adjacent bins share an edge: reuse its integral
+      const double ia = a == last_edge ? last_integral : error_integral(a, L, U);
+      last_edge = b;
+      last_integral = error_integral(b, L, U);
+      total += seg.count * (last_integral - ia) / (b - a);
+    } else {
+      total += seg.count * point_error(a, L, U);
+    }
+  }
+  return total * s * s;
+}
+
+double MseObserver::expected_mse(Range r) const {
+  check(hist_.count() > 0, "observer mse: expected_mse() requested before any value was observed");
+  if (hist_.top() == 0.0) return 0.0;
+  return total_error(segments(), r) / double(hist_.count());
+}
+
+Range MseObserver::range() const {
+  check(hist_.count() > 0, "observer mse: range() requested before any value was observed");
+  const float mn = hist_.min(), mx = hist_.max();
+  if (hist_.top() == 0.0) return {mn, mx};  // all zeros
+  const std::vector<Segment> segs = segments();
+
+  auto clip = [&](double lo, double hi) {
+    return Range{static_cast<float>(std::clamp<double>(lo, mn, mx)),
+                 static_cast<float>(std::clamp<double>(hi, mn, mx))};
+  };
+  Range best = {mn, mx};
+  double best_err = total_error(segs, best);
+  auto consider = [&](Range r) {
+    const double e = total_error(segs, r);
+    if (e < best_err) {
+      best_err = e;
+      best = r;
+    }
+  };
+  // 1-D search of f(t) over t in (0, top]: a grid, then a finer grid between the best point's neighbours.
+  auto search_1d = [&](double top, auto&& range_of) {
+    double best_t = top;
+    double best_local = std::numeric_limits<double>::infinity();
+    auto try_t = [&](double t) {
+      const Range r = range_of(t);
+      const double e = total_error(segs, r);
+      if (e < best_local) {
+        best_local = e;
+        best_t = t;
+      }
+      consider(r);
+    };
+    for (int k = 1; k <= kGrid; ++k) try_t(top * k / kGrid);
+    const double step = top / kGrid, lo = std::max(best_t - step, step / kRefine),
+                 hi = std::min(best_t + step, top);
+    for (int k = 0; k <= kRefine; ++k) try_t(lo + (hi - lo) * k / kRefine);
+    return best_t;
+  };
+
+  if (symmetric_) {
+    const double a = std::max(std::fabs(double(mn)), std::fabs(double(mx)));
+    search_1d(a, [&](double t) { return clip(-t, t); });
+  } else if (mn >= 0.0f) {
+    search_1d(mx, [&](double t) { return clip(mn, t); });
+  } else if (mx <= 0.0f) {
+    search_1d(-double(mn), [&](double t) { return clip(-t, mx); });
+  } else {
+    double lo_frac = 1.0, hi_frac = 1.0, grid_err = std::numeric_limits<double>::infinity();
+    for (int j = 1; j <= kGrid2d; ++j) {
+      for (int k = 1; k <= kGrid2d; ++k) {
+        const double fj = double(j) / kGrid2d, fk = double(k) / kGrid2d;
+        const Range r = clip(mn * fj, mx * fk);
+        const double e = total_error(segs, r);
+        if (e < grid_err) {
+          grid_err = e;
+          lo_frac = fj;
+          hi_frac = fk;
+        }
+        consider(r);
+      }
+    }
+    const double span = 1.0 / kGrid2d;
+    for (int round = 0; round < kRefineRounds; ++round) {
+      for (int side = 0; side < 2; ++side) {
+        double& frac = side == 0 ? hi_frac : lo_frac;
+        const double f0 = std::max(frac - span, span / kRefine), f1 = std::min(frac + span, 1.0);
+        double side_err = std::numeric_limits<double>::infinity(), side_best = frac;
+        for (int k = 0; k <= kRefine; ++k) {
+          const double f = f0 + (f1 - f0) * k / kRefine;
+          const Range r = side == 0 ? clip(mn * lo_frac, mx * f) : clip(mn * f, mx * hi_frac);
+          const double e = total_error(segs, r);
+          if (e < side_err) {
+            side_err = e;
+            side_best = f;
+          }
+          consider(r);
+        }
+        frac = side_best;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace tinyptq

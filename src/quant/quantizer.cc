@@ -1,0 +1,144 @@
+#include "quant/quantizer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+#include "engine/fp32_engine.h"
+#include "quant/adaround.h"
+#include "quant/bias_correction.h"
+#include "quant/cle.h"
+#include "quant/observers/observer.h"
+#include "quant/prepare_graph.h"
+#include "quant/weight_quantizer.h"
+
+namespace tinyptq {
+
+namespace {
+
+constexpr int64_t kObserveChunk =
+    64;  // images per observe() call: fixed, so results never depend on batching
+
+// Own values and pass-through outputs (bias correction and AdaRound read a layer's input in its shape).
+std::vector<std::string> all_candidate_values(const QuantPlan& plan) {
+  std::vector<std::string> v = plan.act_values;
+  for (const auto& [out, src] : plan.shared_with) v.push_back(out);
+  return v;
+}
+
+QParams calibrate_value(const ActivationCache& cache, const std::string& v, const ObserverOptions& oo) {
+  auto obs = make_observer(oo);
+  for (int64_t first = 0; first < cache.images; first += kObserveChunk)
+    obs->observe(cache.rows(v, first, std::min(kObserveChunk, cache.images - first)));
+  const Range r = obs->range();
+  return qparams_from_range(r.min, r.max, oo.format);
+}
+
+int layer_wbits(const QuantRecipe& r, const std::string& name) {
+  auto it = r.layers.find(name);
+  return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
+}
+
+}  // namespace
+
+Calibration::Calibration(const Graph& model, Tensor inputs, bool cle)
+    : graph_(prepare_for_quantization(model)), inputs_(std::move(inputs)), cle_(cle) {
+  check(!inputs_.shape.empty() && inputs_.shape[0] > 0, "calibration set is empty");
+  if (cle_) equalize_cross_layer(graph_);
+  plan_ = plan_quantization(graph_, QuantRecipe{});
+  cache_ = collect_activations(graph_, inputs_, all_candidate_values(plan_));
+}
+
+QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, const QuantizeOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check(recipe.wbits >= 2 && recipe.wbits <= 8,
+        "weight bits must be 2..8 (got " + std::to_string(recipe.wbits) + ")");
+  check(recipe.abits >= 2 && recipe.abits <= 8,
+        "activation bits must be 2..8 (got " + std::to_string(recipe.abits) + ")");
+  check(recipe.cross_layer_equalization == calib.cle(), "internal: calibration CLE mismatch");
+  const Graph& g = calib.graph();
+  QuantizeResult res;
+  res.plan = plan_quantization(g, recipe);
+  const QuantPlan& plan = res.plan;
+
+  // Activations: one observer per value.
+  std::map<std::string, QParams> act;
+  for (const auto& v : plan.act_values) {
+    ObserverOptions oo;
+    oo.format = recipe.act_format();
+    oo.symmetric = recipe.act_symmetric;
+    oo.percentile = recipe.percentile;
+    const bool raw_input = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
+    oo.method = raw_input && recipe.input_minmax ? Method::kMinMax : recipe.act_method;
+    if (raw_input && recipe.input_minmax) oo.format.bits = 8;  // raw pixels: keep 0..255 exact
+    act[v] = calibrate_value(calib.cache(), v, oo);
+  }
+  for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
+    for (const auto& o : n.outputs)
+      if (auto it = plan.shared_with.find(o); it != plan.shared_with.end()) act[o] = act.at(it->second);
+
+  // Weights: round to nearest (or AdaRound), then bias correction.
+  std::map<std::string, QuantizedWeight> weights;
+  std::map<std::string, Tensor> biases;
+  for (const auto& layer : plan.layers) {
+    if (layer.rule.weight_input < 0) continue;
+    const Node& n = g.nodes[layer.node];
+    const Tensor& w = *g.initializer(n.inputs[layer.rule.weight_input]);
+    const int bits = layer_wbits(recipe, layer.name);
+    QParams wp = weight_qparams(w, recipe, bits);
+    QuantizedWeight qw =
+        recipe.adaround ? adaround_weight(calib, layer, act, wp, bits, recipe) : quantize_weight(w, wp, bits);
+    if (recipe.bias_correction) biases[layer.name] = corrected_bias(calib, layer, act, qw);
+    weights[layer.name] = std::move(qw);
+  }
+  res.model = rewrite_qdq(g, plan, act, weights, biases);
+
+  // Report.
+  for (const auto& layer : plan.layers) {
+    LayerReport r;
+    r.node = layer.name;
+    r.op = op_name(layer.op);
+    r.value = layer.output_value;
+    const QParams& p = act.at(layer.output_value);
+    r.scale = p.scale[0];
+    r.zero_point = p.zero_point[0];
+    r.min = float(double(p.scale[0]) * (qmin(p.format) - p.zero_point[0]));
+    r.max = float(double(p.scale[0]) * (qmax(p.format) - p.zero_point[0]));
+    r.abits = p.format.bits;
+    if (layer.rule.weight_input >= 0) {
+      r.wbits = weights.at(layer.name).bits;
+      r.weight_granularity = recipe.per_channel ? "per-channel" : "per-tensor";
+    }
+    res.layers.push_back(r);
+  }
+  if (opts.sqnr_images > 0) {
+    const int64_t n = std::min(opts.sqnr_images, calib.cache().images);
+    Fp32Engine sim(res.model.graph);
+    std::map<std::string, std::string> by_dq;
+    for (const auto& [v, dq] : res.model.dequantized) by_dq[dq] = v;
+    std::map<std::string, std::pair<double, double>> energy;  // value → (Σref², Σerr²)
+    for (int64_t first = 0; first < n; first += kObserveChunk) {
+      const int64_t count = std::min(kObserveChunk, n - first);
+      Tensor batch = slice_batch(calib.inputs(), first, count);
+      sim.run(batch, [&](const std::string& name, const Tensor& t) {
+        auto it = by_dq.find(name);
+        if (it == by_dq.end() || !calib.cache().values.count(it->second)) return;
+        auto ref = calib.cache().rows(it->second, first, count);
+        auto& e = energy[it->second];
+        for (size_t k = 0; k < ref.size() && k < t.f.size(); ++k) {
+          e.first += double(ref[k]) * ref[k];
+          e.second += double(ref[k] - t.f[k]) * (ref[k] - t.f[k]);
+        }
+      });
+    }
+    for (auto& r : res.layers) {
+      auto it = energy.find(r.value);
+      if (it == energy.end()) continue;
+      r.sqnr_db = it->second.second > 0 ? 10.0 * std::log10(it->second.first / it->second.second) : 200.0;
+    }
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace tinyptq

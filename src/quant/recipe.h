@@ -1,0 +1,60 @@
+// A quantization recipe: every choice that decides how a float graph becomes a QDQ graph, as one typed
+// struct. Presets fill it the way the peer tools do (see docs/presets.md); flags then override fields.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/formats.h"
+#include "quant/observers/observer.h"
+
+namespace tinyptq {
+
+// Per-layer override, keyed by the node name of a Conv/Gemm/MatMul in the canonical graph.
+struct LayerOverride {
+  std::optional<int> wbits;  // weight bit width for this layer
+  bool keep_float = false;   // run this layer in float (its output is not quantized by it)
+};
+
+struct QuantRecipe {
+  std::string preset = "best";
+  // Activations: per-tensor, observed on the calibration images.
+  Method act_method = Method::kMse;
+  Container act_type = Container::kUint8;
+  bool act_symmetric = false;
+  int abits = 8;
+  bool reduce_range = false;  // one fewer activation bit (PyTorch x86/fbgemm, ORT on non-VNNI CPUs)
+  double percentile = 99.999;
+  // Weights.
+  Method weight_method = Method::kMinMax;  // kMinMax or kMse (per tensor or per channel)
+  Container weight_type = Container::kInt8;
+  bool weight_symmetric = true;
+  bool weight_narrow = true;  // symmetric int8 weights in [-(2^(b-1)-1), 2^(b-1)-1] (ORT, TFLite)
+  bool per_channel = true;
+  int wbits = 8;
+  // Graph input (raw pixels): always MinMax so 0..255 stays exact at 8 bits.
+  bool input_minmax = true;
+  // Advanced PTQ (issue "below 8 bits").
+  bool cross_layer_equalization = false;
+  bool bias_correction = false;
+  bool adaround = false;
+  int adaround_iterations = 1000;
+  uint64_t seed = 0;
+  std::map<std::string, LayerOverride> layers;
+
+  QuantFormat act_format() const;
+  QuantFormat weight_format(int bits) const;
+  // One-line human summary, e.g. "W8 int8 sym per-channel (minmax) / A8 uint8 asym (mse)".
+  std::string summary() const;
+};
+
+// Names of the presets, in display order: ort-int8, ort-uint8, pytorch-x86, tflite-int8, best.
+const std::vector<std::string>& preset_names();
+// The recipe for a preset; throws Error listing the valid names for an unknown one.
+QuantRecipe preset_recipe(const std::string& name);
+// One-sentence description of what the preset stands for.
+std::string preset_description(const std::string& name);
+
+}  // namespace tinyptq

@@ -1,0 +1,34 @@
+// tinyptq study: the whole PTQ comparison on one calibration lockfile — FP32 baseline, presets,
+// observer × granularity × type matrix, calibration-size sensitivity, bits × bits sweep, per-layer
+// sensitivity — written as results.json, results.csv, REPORT.md and report.html in OUTDIR.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "study/study_plan.h"
+#include "study/study_result.h"
+
+namespace tinyptq {
+
+struct Fp32Baseline {
+  std::string model_path;
+  int64_t correct = 0, total = 0;
+  double accuracy = 0;
+  std::vector<std::string> class_names;
+  std::vector<double> per_class_accuracy;
+  std::vector<int> predicted;
+  int64_t model_bytes = 0, parameters = 0;
+  double images_per_second = 0;  // timing
+};
+
+struct StudyResults {
+  StudyOptions options;
+  Fp32Baseline fp32;
+  std::vector<ConfigResult> configs;  // plan order
+  double wall_seconds = 0;            // timing
+};
+
+// Runs (or, with --resume, completes) the study and writes the four output files. Returns the results.
+StudyResults run_study(const StudyOptions& opts);
+
+}  // namespace tinyptq

@@ -1,0 +1,105 @@
+// report.html: one self-contained page with inline SVG charts (bits × bits heatmaps, calibration-size
+// curve with spread, per-class bars, per-layer sensitivity, size vs accuracy) and the tables of REPORT.md.
+#include <cmath>
+
+#include "report/format.h"
+#include "report/html_page.h"
+#include "report/svg_chart.h"
+#include "study/study_output.h"
+#include "study/study_summary.h"
+
+namespace tinyptq {
+
+namespace {
+std::string f2(double v) { return report::format_number(v, "%.2f"); }
+std::string sgn(double v) { return report::format_number(v, "%+.2f"); }
+std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
+}  // namespace
+
+std::string study_html(const StudyResults& r) {
+  report::HtmlPage page("tinyptq study");
+  page.paragraph("Model " + r.options.model + " on " + r.options.data + ": FP32 " + f2(r.fp32.accuracy) + "% (" +
+                 std::to_string(r.fp32.correct) + "/" + std::to_string(r.fp32.total) + "), " + kb(r.fp32.model_bytes) +
+                 ". Accuracy from tinyptq's integer engine; agreement = share of images with the FP32 top-1.");
+
+  const Recommendation rec = recommend(r);
+  page.heading("Recommendation");
+  if (rec.best_accuracy)
+    page.paragraph("Best accuracy: " + rec.best_accuracy->name + " — " + f2(rec.best_accuracy->accuracy) + "%, agreement " +
+                   f2(rec.best_accuracy->agreement) + "%, " + kb(rec.best_accuracy->model_bytes) + ".");
+  if (rec.best_compression)
+    page.paragraph("Best compression within 1 pp of FP32: " + rec.best_compression->name + " — " +
+                   kb(rec.best_compression->model_bytes) + ", " + f2(rec.best_compression->accuracy) + "%.");
+
+  page.heading("Comparison");
+  std::vector<std::vector<std::string>> rows = {
+      {"FP32", "float32", f2(r.fp32.accuracy), "+0.00", "100.00", kb(r.fp32.model_bytes), "1.00x"}};
+  int highlight = -1;
+  for (const auto& c : r.configs)
+    if (c.group == "preset" || c.group == "matrix") {
+      if (rec.best_accuracy == &c) highlight = int(rows.size());
+      rows.push_back({c.label, data_types(c) + " (" + c.act_method + ")", f2(c.accuracy), sgn(c.delta), f2(c.agreement),
+                      kb(c.model_bytes), f2(c.size_reduction) + "x"});
+    }
+  page.table({"configuration", "data types", "accuracy %", "Δ pp", "agreement %", "size", "reduction"}, rows, highlight);
+
+  // Size vs accuracy.
+  std::vector<report::Point> pts = {{"FP32", double(r.fp32.model_bytes) / 1000.0, r.fp32.accuracy, "fp32"}};
+  for (const auto& c : r.configs)
+    if (c.group == "preset" || c.group == "matrix" || (c.group == "bits" && c.wbits == c.abits))
+      pts.push_back({c.group == "bits" ? c.label : c.label, double(c.model_bytes) / 1000.0, c.accuracy, c.group});
+  page.figure(report::scatter_svg("Model size vs accuracy", {"model size (kB)", true}, {"test accuracy (%)"}, pts),
+              "Every preset, matrix configuration and equal-width sweep point; log-scale size.");
+
+  // Per-class bars.
+  std::vector<report::Series> series = {{"FP32", {}, r.fp32.per_class_accuracy}};
+  for (const auto* c : group_results(r, "preset")) series.push_back({c->label, {}, c->per_class_accuracy});
+  page.figure(report::grouped_bar_svg("Per-class accuracy", r.fp32.class_names, series, {"accuracy (%)", false, 0.0, 100.0}),
+              "Per-class test accuracy, FP32 vs the presets.");
+
+  // Bits heatmaps.
+  for (const auto& g : bits_grids(r)) {
+    std::vector<std::string> rl, cl;
+    for (int w : g.wbits) rl.push_back("W" + std::to_string(w));
+    for (int a : g.abits) cl.push_back("A" + std::to_string(a));
+    page.figure(report::heatmap_svg("Accuracy by bit width (" + g.variant + ")", rl, cl, g.accuracy, "weight bits",
+                                    "activation bits", "%.1f"),
+                g.variant == "naive" ? "Per-tensor MinMax, round to nearest." : "tinyptq's best recipe at each width.");
+  }
+
+  // Calibration curve.
+  const auto curve = calibration_curve(r);
+  if (!curve.empty()) {
+    report::Series s{"mean over seeds"};
+    for (const auto& p : curve) {
+      s.x.push_back(p.images);
+      s.y.push_back(p.mean);
+      s.y_low.push_back(p.min);
+      s.y_high.push_back(p.max);
+    }
+    page.figure(report::line_chart_svg("Accuracy vs calibration-set size", {"calibration images", true},
+                                       {"test accuracy (%)"}, {s}),
+                "Mean over seeds; the band spans min to max.");
+  }
+
+  // Per-layer sensitivity.
+  const auto layers = layer_sensitivity(r);
+  if (!layers.empty()) {
+    std::vector<std::string> labels;
+    std::vector<double> only, except;
+    for (const auto& l : layers) {
+      labels.push_back(l.layer);
+      only.push_back(std::isnan(l.only) ? NAN : l.only - r.fp32.accuracy);
+      except.push_back(std::isnan(l.except) ? NAN : l.except - r.fp32.accuracy);
+    }
+    page.figure(report::horizontal_bar_svg("Only this layer at 4-bit weights: Δ accuracy", labels, only, {"Δ vs FP32 (pp)", false, {}, {}, "%.2f"}),
+                "Accuracy change when only this layer is quantized (W4A8), the rest float.");
+    page.figure(report::horizontal_bar_svg("All but this layer at 4-bit weights: Δ accuracy", labels, except, {"Δ vs FP32 (pp)", false, {}, {}, "%.2f"}),
+                "Accuracy change when every layer but this one is quantized (W4A8).");
+  }
+  page.paragraph("Wall time " + report::format_number(r.wall_seconds, "%.1f") + " s with " +
+                 std::to_string(r.options.jobs) + " jobs. Machine-readable results: results.json, results.csv.");
+  return page.str();
+}
+
+}  // namespace tinyptq

@@ -1,0 +1,113 @@
+// REPORT.md: the comparison table in the reference project's shape, then the sweeps and a
+// recommendation generated from the data.
+#include <cmath>
+
+#include "report/format.h"
+#include "report/markdown.h"
+#include "study/study_output.h"
+#include "study/study_summary.h"
+
+namespace tinyptq {
+
+namespace {
+std::string f1(double v) { return report::format_number(v, "%.1f"); }
+std::string f2(double v) { return report::format_number(v, "%.2f"); }
+std::string sgn(double v) { return report::format_number(v, "%+.2f"); }
+std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
+
+std::vector<std::string> comparison_row(const ConfigResult& c) {
+  return {c.label, data_types(c), c.act_method, f2(c.accuracy), sgn(c.delta), f2(c.agreement),
+          std::to_string(c.flipped.size()), kb(c.model_bytes), f2(c.size_reduction) + "x"};
+}
+}  // namespace
+
+std::string study_markdown(const StudyResults& r) {
+  std::string md = "# tinyptq study\n\n";
+  md += "Model `" + r.options.model + "`, data `" + r.options.data + "`; test split " + std::to_string(r.fp32.total) +
+        " images; calibration " + std::to_string(r.options.calib_per_class * 10) +
+        " training images, stratified (`calibration.json`, seed " + std::to_string(r.options.seed) + ").\n";
+  md += "Accuracy is top-1 on the test split from tinyptq's integer engine; agreement is the share of images whose "
+        "top-1 equals the FP32 model's; flipped counts the others.\n\n";
+  md += "FP32 baseline: **" + f2(r.fp32.accuracy) + "%** (" + std::to_string(r.fp32.correct) + "/" +
+        std::to_string(r.fp32.total) + "), " + kb(r.fp32.model_bytes) + ", " + std::to_string(r.fp32.parameters) +
+        " parameters.\n\n";
+
+  const std::vector<std::string> header = {"configuration", "data types", "act. calibration", "accuracy %", "Δ vs FP32 (pp)",
+                                           "agreement %", "flipped", "size", "reduction"};
+  const std::vector<char> align = {'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'};
+  std::vector<std::vector<std::string>> rows = {
+      {"FP32", "float32", "-", f2(r.fp32.accuracy), "+0.00", "100.00", "0", kb(r.fp32.model_bytes), "1.00x"}};
+  for (const auto* c : group_results(r, "preset")) rows.push_back(comparison_row(*c));
+  md += "## Comparison\n\n" + report::markdown_table(header, rows, align) + "\n";
+
+  rows.clear();
+  for (const auto* c : group_results(r, "matrix")) rows.push_back(comparison_row(*c));
+  if (!rows.empty())
+    md += "## Observer × weight granularity × activation type (8 bits)\n\n" + report::markdown_table(header, rows, align) + "\n";
+
+  // Per-class.
+  std::vector<std::string> pch = {"class", "FP32"};
+  const auto presets = group_results(r, "preset");
+  for (const auto* c : presets) pch.push_back(c->label);
+  rows.clear();
+  for (size_t k = 0; k < r.fp32.class_names.size(); ++k) {
+    std::vector<std::string> row = {r.fp32.class_names[k], f1(r.fp32.per_class_accuracy[k])};
+    for (const auto* c : presets)
+      row.push_back(k < c->per_class_accuracy.size() ? f1(c->per_class_accuracy[k]) + " (" + sgn(c->per_class_delta[k]) + ")" : "");
+    rows.push_back(row);
+  }
+  md += "## Per-class accuracy (%, Δ vs FP32)\n\n" + report::markdown_table(pch, rows, {}) + "\n";
+
+  // Calibration size.
+  rows.clear();
+  for (const auto& p : calibration_curve(r))
+    rows.push_back({std::to_string(p.images), std::to_string(p.seeds), f2(p.mean), f2(p.stddev), f2(p.min), f2(p.max)});
+  if (!rows.empty())
+    md += "## Calibration-set size (best recipe without bias correction)\n\n" +
+          report::markdown_table({"images", "seeds", "mean acc %", "std", "min", "max"}, rows, {'r', 'r', 'r', 'r', 'r', 'r'}) + "\n";
+
+  // Bits sweeps.
+  for (const auto& g : bits_grids(r)) {
+    std::vector<std::string> h = {"W \\ A"};
+    for (int a : g.abits) h.push_back("A" + std::to_string(a));
+    rows.clear();
+    for (size_t w = 0; w < g.wbits.size(); ++w) {
+      std::vector<std::string> row = {"W" + std::to_string(g.wbits[w])};
+      for (size_t a = 0; a < g.abits.size(); ++a) row.push_back(std::isnan(g.accuracy[w][a]) ? "" : f1(g.accuracy[w][a]));
+      rows.push_back(row);
+    }
+    md += "## Bit-width sweep, " + g.variant + " (accuracy %)\n\n" + report::markdown_table(h, rows, {}) + "\n";
+  }
+  md += "naive = per-tensor MinMax, round to nearest (the reference project's sweep); best = tinyptq's recipe at that "
+        "width (per-channel weights, MSE clipping, bias correction).\n\n";
+
+  // Per-layer sensitivity.
+  rows.clear();
+  for (const auto& l : layer_sensitivity(r))
+    rows.push_back({l.layer, std::isnan(l.only) ? "" : f2(l.only), std::isnan(l.only) ? "" : sgn(l.only - r.fp32.accuracy),
+                    std::isnan(l.except) ? "" : f2(l.except)});
+  if (!rows.empty())
+    md += "## Per-layer sensitivity (4-bit weights, 8-bit activations)\n\n" +
+          report::markdown_table({"layer", "only this layer quantized %", "Δ vs FP32", "all but this layer quantized %"}, rows,
+                                 {'l', 'r', 'r', 'r'}) + "\n";
+
+  // Recommendation.
+  const Recommendation rec = recommend(r);
+  md += "## Recommendation\n\n";
+  if (rec.best_accuracy)
+    md += "- **Best accuracy:** `" + rec.best_accuracy->name + "` — " + f2(rec.best_accuracy->accuracy) + "% (" +
+          sgn(rec.best_accuracy->delta) + " pp), agreement " + f2(rec.best_accuracy->agreement) + "%, " +
+          kb(rec.best_accuracy->model_bytes) + ".\n";
+  if (rec.best_compression)
+    md += "- **Best compression within 1 pp of FP32:** `" + rec.best_compression->name + "` — " +
+          kb(rec.best_compression->model_bytes) + " (" + f2(rec.best_compression->size_reduction) + "x smaller), " +
+          f2(rec.best_compression->accuracy) + "%.\n";
+  if (rec.best_speed)
+    md += "- **Fastest integer model within 1 pp of FP32:** `" + rec.best_speed->name + "` — " +
+          f1(rec.best_speed->images_per_second) + " images/s on one thread while the study ran (a noisy timing; use "
+          "`tinyptq bench` for speed).\n";
+  md += "\nWall time: " + f1(r.wall_seconds) + " s with " + std::to_string(r.options.jobs) + " jobs.\n";
+  return md;
+}
+
+}  // namespace tinyptq

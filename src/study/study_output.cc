@@ -1,0 +1,88 @@
+#include "study/study_output.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/atomic_file.h"
+#include "report/format.h"
+#include "report/html_page.h"
+#include "report/markdown.h"
+#include "report/svg_chart.h"
+#include "study/study_summary.h"
+
+namespace tinyptq {
+
+namespace {
+
+std::string f1(double v) { return report::format_number(v, "%.1f"); }
+std::string f2(double v) { return report::format_number(v, "%.2f"); }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string study_json(const StudyResults& r) {
+  nlohmann::ordered_json j;
+  j["schema_version"] = 1;
+  j["model_path"] = r.options.model;
+  j["data_dir"] = r.options.data;
+  j["seed"] = r.options.seed;
+  j["quick"] = r.options.quick;
+  j["calibration_lockfile"] = "calibration.json";
+  j["fp32"] = {{"correct", r.fp32.correct},
+               {"total", r.fp32.total},
+               {"accuracy", r.fp32.accuracy},
+               {"class_names", r.fp32.class_names},
+               {"per_class_accuracy", r.fp32.per_class_accuracy},
+               {"model_bytes", r.fp32.model_bytes},
+               {"parameters", r.fp32.parameters}};
+  nlohmann::ordered_json configs = nlohmann::ordered_json::object();
+  for (const auto& c : r.configs) configs[c.name] = result_to_json(c, false);
+  j["configurations"] = configs;
+  j["summary"] = summary_json(r);
+  // Everything measured in seconds lives here, and only here.
+  nlohmann::ordered_json timing;
+  timing["wall_seconds"] = r.wall_seconds;
+  timing["jobs"] = r.options.jobs;
+  timing["fp32_images_per_second"] = r.fp32.images_per_second;
+  nlohmann::ordered_json per = nlohmann::ordered_json::object();
+  for (const auto& c : r.configs)
+    per[c.name] = {{"quantize_seconds", c.quantize_seconds}, {"images_per_second", c.images_per_second}};
+  timing["configurations"] = per;
+  j["timing"] = timing;
+  return j.dump(2) + "\n";
+}
+
+std::string study_csv(const StudyResults& r) {
+  std::string s =
+      "name,group,label,preset,wbits,abits,weight_type,act_type,weight_granularity,act_method,calib_images,"
+      "calib_seed,correct,total,accuracy,delta_vs_fp32,agreement_with_fp32,flipped,model_bytes,size_reduction,"
+      "quantize_seconds,images_per_second\n";
+  s += "fp32,fp32,FP32,,32,32,float32,float32,,,0,0," + std::to_string(r.fp32.correct) + "," +
+       std::to_string(r.fp32.total) + "," + f2(r.fp32.accuracy) + ",0.00,100.00,0," + std::to_string(r.fp32.model_bytes) +
+       ",1.00,0," + f1(r.fp32.images_per_second) + "\n";
+  for (const auto& c : r.configs)
+    s += csv_field(c.name) + "," + c.group + "," + csv_field(c.label) + "," + c.preset + "," + std::to_string(c.wbits) +
+         "," + std::to_string(c.abits) + "," + c.weight_type + "," + c.act_type + "," + c.granularity + "," +
+         c.act_method + "," + std::to_string(c.calib_images) + "," + std::to_string(c.calib_seed) + "," +
+         std::to_string(c.correct) + "," + std::to_string(c.total) + "," + f2(c.accuracy) + "," + f2(c.delta) + "," +
+         f2(c.agreement) + "," + std::to_string(c.flipped.size()) + "," + std::to_string(c.model_bytes) + "," +
+         f2(c.size_reduction) + "," + report::format_number(c.quantize_seconds, "%.3f") + "," +
+         f1(c.images_per_second) + "\n";
+  return s;
+}
+
+void write_study_outputs(const StudyResults& r) {
+  write_file_atomic(r.options.out_dir + "/results.json", study_json(r));
+  write_file_atomic(r.options.out_dir + "/results.csv", study_csv(r));
+  write_file_atomic(r.options.out_dir + "/REPORT.md", study_markdown(r));
+  write_file_atomic(r.options.out_dir + "/report.html", study_html(r));
+}
+
+}  // namespace tinyptq

@@ -1,0 +1,34 @@
+// The measured outcome of one study configuration, and its JSON form (results.json entries and the
+// per-configuration files under OUTDIR/results.d/ that --resume reads back).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "quant/quantizer.h"
+#include "study/study_plan.h"
+
+namespace tinyptq {
+
+struct ConfigResult {
+  std::string name, group, label, variant, layer, preset, recipe;
+  int wbits = 8, abits = 8;
+  std::string act_type, weight_type, granularity, act_method;
+  int calib_images = 0;
+  uint64_t calib_seed = 0;
+  int64_t correct = 0, total = 0;
+  double accuracy = 0, delta = 0, agreement = 0;  // percent, percentage points, percent
+  std::vector<double> per_class_accuracy, per_class_delta;
+  std::vector<int64_t> flipped;                   // test images whose top-1 differs from FP32
+  int64_t model_bytes = 0;
+  double size_reduction = 0;                      // FP32 bytes / model bytes
+  std::vector<LayerReport> layers;                // presets only
+  // Timing (kept out of the deterministic part of results.json).
+  double quantize_seconds = 0, images_per_second = 0;
+};
+
+nlohmann::ordered_json result_to_json(const ConfigResult& r, bool with_timing);
+ConfigResult result_from_json(const nlohmann::json& j);  // Error on a malformed entry
+
+}  // namespace tinyptq

@@ -1,0 +1,255 @@
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "data/calibration.h"
+#include "engine/int_engine.h"
+#include "eval/evaluate.h"
+#include "eval/model_io.h"
+#include "onnx/onnx_writer.h"
+#include "quant/prepare_graph.h"
+#include "quant/quantizer.h"
+#include "study/study.h"
+#include "study/study_output.h"
+
+namespace tinyptq {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string file_key(const std::string& name) {
+  std::string s = name;
+  for (char& c : s)
+    if (c == '/') c = '_';
+  return s;
+}
+
+const char* container_str(Container c) { return c == Container::kInt8 ? "int8" : "uint8"; }
+
+// Calibrations shared between configurations, built on first use and dropped after their last user.
+class CalibrationPool {
+ public:
+  CalibrationPool(const Graph& model, const Dataset& train, Layout layout, const Preprocess& pre)
+      : model_(model), train_(train), layout_(layout), pre_(pre) {}
+
+  void expect(const StudyConfig& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++entries_[key(c)].remaining;
+  }
+
+  std::shared_ptr<const Calibration> acquire(const StudyConfig& c) {
+    std::shared_future<std::shared_ptr<const Calibration>> fut;
+    std::promise<std::shared_ptr<const Calibration>> promise;
+    bool build = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Entry& e = entries_[key(c)];
+      if (!e.future.valid()) {
+        e.future = promise.get_future().share();
+        build = true;
+      }
+      fut = e.future;
+    }
+    if (build) {
+      try {
+        CalibrationSet cs = stratified_sample(train_, c.calib_per_class, c.calib_seed);
+        Tensor inputs = image_batch(train_, cs.indices, layout_, pre_);
+        promise.set_value(std::make_shared<const Calibration>(model_, std::move(inputs), c.recipe.cross_layer_equalization));
+      } catch (...) {
+        promise.set_exception(std::current_exception());
+      }
+    }
+    return fut.get();
+  }
+
+  void release(const StudyConfig& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = entries_[key(c)];
+    if (--e.remaining <= 0) e.future = {};
+  }
+
+ private:
+  struct Entry {
+    int remaining = 0;
+    std::shared_future<std::shared_ptr<const Calibration>> future;
+  };
+  static std::string key(const StudyConfig& c) {
+    return std::to_string(c.calib_per_class) + "/" + std::to_string(c.calib_seed) + "/" +
+           (c.recipe.cross_layer_equalization ? "cle" : "plain");
+  }
+  const Graph& model_;
+  const Dataset& train_;
+  Layout layout_;
+  Preprocess pre_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Dataset& test, Layout layout,
+                        const Preprocess& pre, const Fp32Baseline& fp32, const std::string& out_dir) {
+  QuantizeOptions qo;
+  qo.sqnr_images = c.group == "preset" ? 128 : 0;
+  QuantizeResult q = quantize(calib, c.recipe, qo);
+  const std::string bytes = graph_to_onnx_bytes(q.model.graph);
+  if (c.save_model) write_file_atomic(out_dir + "/models/" + file_key(c.name) + ".onnx", bytes);
+  IntEngine engine(q.model.graph, IntEngineOptions{1});
+  struct Adapter : Engine {
+    IntEngine& e;
+    explicit Adapter(IntEngine& e) : e(e) {}
+    std::vector<Tensor> run(const Tensor& x) override { return e.run(x); }
+    std::string backend() const override { return "int8"; }
+  } adapter(engine);
+  EvalOptions eo;
+  eo.progress = false;
+  eo.preprocess = pre;
+  EvalResult r = evaluate(adapter, layout, test, eo);
+
+  ConfigResult out;
+  out.name = c.name;
+  out.group = c.group;
+  out.label = c.label;
+  out.variant = c.variant;
+  out.layer = c.layer;
+  out.preset = c.recipe.preset;
+  out.recipe = c.recipe.summary();
+  out.wbits = c.recipe.wbits;
+  out.abits = c.recipe.abits;
+  out.act_type = container_str(c.recipe.act_type);
+  out.weight_type = container_str(c.recipe.weight_type);
+  out.granularity = c.recipe.per_channel ? "per-channel" : "per-tensor";
+  out.act_method = method_name(c.recipe.act_method);
+  out.calib_images = int(calib.inputs().shape[0]);
+  out.calib_seed = c.calib_seed;
+  out.correct = r.correct;
+  out.total = r.total;
+  out.accuracy = r.accuracy;
+  out.delta = r.accuracy - fp32.accuracy;
+  out.agreement = agreement_percent(r.predicted, fp32.predicted);
+  out.flipped = flipped_images(r.predicted, fp32.predicted);
+  for (size_t k = 0; k < r.per_class.size(); ++k) {
+    out.per_class_accuracy.push_back(r.per_class[k].accuracy);
+    out.per_class_delta.push_back(r.per_class[k].accuracy - (k < fp32.per_class_accuracy.size() ? fp32.per_class_accuracy[k] : 0));
+  }
+  out.model_bytes = int64_t(bytes.size());
+  out.size_reduction = out.model_bytes ? double(fp32.model_bytes) / double(out.model_bytes) : 0;
+  if (c.group == "preset") out.layers = q.layers;
+  out.quantize_seconds = q.seconds;
+  out.images_per_second = r.images_per_second;
+  return out;
+}
+
+}  // namespace
+
+StudyResults run_study(const StudyOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check(opts.jobs >= 1, "--jobs must be at least 1");
+  StudyResults res;
+  res.options = opts;
+  fs::create_directories(opts.out_dir + "/models");
+  fs::create_directories(opts.out_dir + "/results.d");
+
+  Graph model = load_model(opts.model);
+  const Layout layout = input_layout(model);
+  const Preprocess pre = parse_preprocess(opts.preprocess);
+  const std::string fp32_path = opts.out_dir + "/models/fp32.onnx";
+  const int64_t fp32_bytes = save_onnx(model, fp32_path);
+  Dataset train = load_cifar10(opts.data, Split::kTrain);
+  Dataset test = load_cifar10(opts.data, Split::kTest);
+
+  // The shared calibration lockfile.
+  CalibrationSet lock = stratified_sample(train, opts.calib_per_class, opts.seed);
+  save_calibration_lock(lock, opts.out_dir + "/calibration.json");
+
+  // FP32 baseline.
+  {
+    EvalOptions eo;
+    eo.preprocess = pre;
+    eo.progress_label = "FP32 baseline";
+    EvalResult r = evaluate(model, test, eo);
+    Fp32Baseline& b = res.fp32;
+    b.model_path = opts.model;
+    b.correct = r.correct;
+    b.total = r.total;
+    b.accuracy = r.accuracy;
+    for (const auto& pc : r.per_class) {
+      b.class_names.push_back(pc.class_name);
+      b.per_class_accuracy.push_back(pc.accuracy);
+    }
+    b.predicted = r.predicted;
+    b.model_bytes = fp32_bytes;
+    b.parameters = model.parameter_count();
+    b.images_per_second = r.images_per_second;
+  }
+
+  std::vector<std::string> layers;
+  {
+    Graph prepared = prepare_for_quantization(model);
+    for (const auto& l : plan_quantization(prepared, QuantRecipe{}).layers)
+      if (l.rule.weight_input >= 0) layers.push_back(l.name);
+  }
+  const std::vector<StudyConfig> plan = study_plan(opts, layers);
+  res.configs.resize(plan.size());
+  std::vector<bool> done(plan.size(), false);
+  if (opts.resume) {
+    for (size_t k = 0; k < plan.size(); ++k) {
+      const std::string path = opts.out_dir + "/results.d/" + file_key(plan[k].name) + ".json";
+      if (!fs::exists(path)) continue;
+      try {
+        res.configs[k] = result_from_json(nlohmann::json::parse(read_file(path)));
+        done[k] = res.configs[k].name == plan[k].name;
+      } catch (const std::exception&) {
+        done[k] = false;  // unreadable partial result: recompute
+      }
+    }
+  }
+  CalibrationPool pool(model, train, layout, pre);
+  for (size_t k = 0; k < plan.size(); ++k)
+    if (!done[k]) pool.expect(plan[k]);
+
+  Progress progress("study", int64_t(plan.size()));
+  progress.advance(int64_t(std::count(done.begin(), done.end(), true)));
+  std::atomic<size_t> next{0};
+  std::mutex err_mu;
+  std::string first_error;
+  auto worker = [&] {
+    for (;;) {
+      const size_t k = next.fetch_add(1);
+      if (k >= plan.size()) return;
+      if (done[k]) continue;
+      {
+        std::lock_guard<std::mutex> lock(err_mu);
+        if (!first_error.empty()) return;
+      }
+      try {
+        auto calib = pool.acquire(plan[k]);
+        res.configs[k] = run_config(plan[k], *calib, test, layout, pre, res.fp32, opts.out_dir);
+        calib.reset();
+        pool.release(plan[k]);
+        write_file_atomic(opts.out_dir + "/results.d/" + file_key(plan[k].name) + ".json",
+                          result_to_json(res.configs[k], true).dump() + "\n");
+        progress.advance();
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(err_mu);
+        if (first_error.empty()) first_error = plan[k].name + ": " + e.what();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < opts.jobs; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  progress.finish();
+  check(first_error.empty(), "study configuration " + first_error);
+  res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_study_outputs(res);
+  return res;
+}
+
+}  // namespace tinyptq

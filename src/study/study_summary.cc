@@ -1,0 +1,132 @@
+#include "study/study_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace tinyptq {
+
+std::vector<const ConfigResult*> group_results(const StudyResults& r, const std::string& group) {
+  std::vector<const ConfigResult*> out;
+  for (const auto& c : r.configs)
+    if (c.group == group) out.push_back(&c);
+  return out;
+}
+
+std::string data_types(const ConfigResult& c) {
+  return "W" + std::to_string(c.wbits) + " " + c.weight_type + " " + c.granularity + " / A" + std::to_string(c.abits) +
+         " " + c.act_type;
+}
+
+std::vector<CalibrationPoint> calibration_curve(const StudyResults& r) {
+  std::map<int, std::vector<double>> by_size;
+  for (const auto* c : group_results(r, "calibration")) by_size[c->calib_images].push_back(c->accuracy);
+  std::vector<CalibrationPoint> out;
+  for (const auto& [n, accs] : by_size) {
+    CalibrationPoint p;
+    p.images = n;
+    p.seeds = int(accs.size());
+    double sum = 0;
+    for (double a : accs) sum += a;
+    p.mean = sum / double(accs.size());
+    p.min = *std::min_element(accs.begin(), accs.end());
+    p.max = *std::max_element(accs.begin(), accs.end());
+    double var = 0;
+    for (double a : accs) var += (a - p.mean) * (a - p.mean);
+    p.stddev = accs.size() > 1 ? std::sqrt(var / double(accs.size() - 1)) : 0.0;
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<BitsGrid> bits_grids(const StudyResults& r) {
+  std::vector<BitsGrid> out;
+  for (const char* variant : {"naive", "best"}) {
+    BitsGrid g;
+    g.variant = variant;
+    std::vector<const ConfigResult*> cells;
+    for (const auto* c : group_results(r, "bits"))
+      if (c->variant == variant) {
+        cells.push_back(c);
+        if (std::find(g.wbits.begin(), g.wbits.end(), c->wbits) == g.wbits.end()) g.wbits.push_back(c->wbits);
+        if (std::find(g.abits.begin(), g.abits.end(), c->abits) == g.abits.end()) g.abits.push_back(c->abits);
+      }
+    if (cells.empty()) continue;
+    std::sort(g.wbits.rbegin(), g.wbits.rend());
+    std::sort(g.abits.rbegin(), g.abits.rend());
+    g.accuracy.assign(g.wbits.size(), std::vector<double>(g.abits.size(), NAN));
+    for (const auto* c : cells) {
+      const size_t wi = size_t(std::find(g.wbits.begin(), g.wbits.end(), c->wbits) - g.wbits.begin());
+      const size_t ai = size_t(std::find(g.abits.begin(), g.abits.end(), c->abits) - g.abits.begin());
+      g.accuracy[wi][ai] = c->accuracy;
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
+std::vector<LayerSensitivity> layer_sensitivity(const StudyResults& r) {
+  std::vector<LayerSensitivity> out;
+  for (const auto* c : group_results(r, "layer")) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const LayerSensitivity& l) { return l.layer == c->layer; });
+    if (it == out.end()) {
+      out.push_back({c->layer});
+      it = out.end() - 1;
+    }
+    (c->variant == "only" ? it->only : it->except) = c->accuracy;
+  }
+  return out;
+}
+
+Recommendation recommend(const StudyResults& r) {
+  Recommendation rec;
+  for (const auto& c : r.configs) {
+    if (c.group == "layer" || c.group == "calibration") continue;  // partial models / sampling study
+    auto better_acc = [&](const ConfigResult* b) {
+      if (!b) return true;
+      if (c.accuracy != b->accuracy) return c.accuracy > b->accuracy;
+      if (c.agreement != b->agreement) return c.agreement > b->agreement;
+      return c.model_bytes < b->model_bytes;
+    };
+    if (better_acc(rec.best_accuracy)) rec.best_accuracy = &c;
+    if (c.delta < -1.0) continue;
+    if (!rec.best_compression || c.model_bytes < rec.best_compression->model_bytes ||
+        (c.model_bytes == rec.best_compression->model_bytes && c.accuracy > rec.best_compression->accuracy))
+      rec.best_compression = &c;
+    if (!rec.best_speed || c.images_per_second > rec.best_speed->images_per_second) rec.best_speed = &c;
+  }
+  return rec;
+}
+
+nlohmann::ordered_json summary_json(const StudyResults& r) {
+  nlohmann::ordered_json j;
+  auto curve = nlohmann::ordered_json::array();
+  for (const auto& p : calibration_curve(r))
+    curve.push_back({{"images", p.images}, {"seeds", p.seeds}, {"mean", p.mean}, {"min", p.min}, {"max", p.max},
+                     {"stddev", p.stddev}});
+  j["calibration_size"] = curve;
+  auto grids = nlohmann::ordered_json::object();
+  for (const auto& g : bits_grids(r)) {
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (size_t w = 0; w < g.wbits.size(); ++w) {
+      nlohmann::ordered_json row = nlohmann::ordered_json::object();
+      for (size_t a = 0; a < g.abits.size(); ++a)
+        if (!std::isnan(g.accuracy[w][a])) row["A" + std::to_string(g.abits[a])] = g.accuracy[w][a];
+      rows.push_back({{"wbits", g.wbits[w]}, {"accuracy", row}});
+    }
+    grids[g.variant] = rows;
+  }
+  j["bits_sweep"] = grids;
+  auto layers = nlohmann::ordered_json::array();
+  for (const auto& l : layer_sensitivity(r))
+    layers.push_back({{"layer", l.layer},
+                      {"only_this_layer_quantized", std::isnan(l.only) ? nlohmann::ordered_json() : nlohmann::ordered_json(l.only)},
+                      {"all_but_this_layer_quantized", std::isnan(l.except) ? nlohmann::ordered_json() : nlohmann::ordered_json(l.except)}});
+  j["layer_sensitivity"] = layers;
+  const Recommendation rec = recommend(r);
+  j["recommendation"] = {{"best_accuracy", rec.best_accuracy ? rec.best_accuracy->name : ""},
+                         {"best_compression", rec.best_compression ? rec.best_compression->name : ""}};
+  return j;
+}
+
+}  // namespace tinyptq

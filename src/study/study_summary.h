@@ -1,0 +1,48 @@
+// Derived views of study results, shared by REPORT.md, report.html and results.json's "summary":
+// the comparison rows, calibration-size statistics, the bits × bits grids, per-layer sensitivity, and
+// the recommendation (picked from the data, never hard-coded).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "study/study.h"
+
+namespace tinyptq {
+
+struct CalibrationPoint {
+  int images = 0;
+  double mean = 0, min = 0, max = 0, stddev = 0;  // accuracy over seeds, percent
+  int seeds = 0;
+};
+
+struct BitsGrid {
+  std::string variant;          // naive | best
+  std::vector<int> wbits, abits;  // row and column values
+  std::vector<std::vector<double>> accuracy;  // [w][a], NaN where missing
+};
+
+struct LayerSensitivity {
+  std::string layer;
+  double only = NAN;    // accuracy with only this layer quantized
+  double except = NAN;  // accuracy with every layer but this one quantized
+};
+
+struct Recommendation {
+  const ConfigResult* best_accuracy = nullptr;     // highest accuracy (ties: agreement, then smaller)
+  const ConfigResult* best_compression = nullptr;  // smallest model within 1 pp of FP32
+  const ConfigResult* best_speed = nullptr;        // fastest integer engine within 1 pp of FP32 (timing)
+};
+
+std::vector<const ConfigResult*> group_results(const StudyResults& r, const std::string& group);
+std::vector<CalibrationPoint> calibration_curve(const StudyResults& r);
+std::vector<BitsGrid> bits_grids(const StudyResults& r);
+std::vector<LayerSensitivity> layer_sensitivity(const StudyResults& r);
+Recommendation recommend(const StudyResults& r);
+nlohmann::ordered_json summary_json(const StudyResults& r);  // deterministic parts only
+
+// "W8 int8 per-channel / A8 uint8" style data-type string of a configuration.
+std::string data_types(const ConfigResult& c);
+
+}  // namespace tinyptq
