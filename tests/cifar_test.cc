@@ -290,6 +290,12 @@ TEST(CifarPython, Errors) {
   msg = error_of([&] { load_cifar10(dir.path(), Split::kTest); });
   EXPECT_NE(msg.find("missing 'data'"), std::string::npos) << msg;
 
+  write_bytes(dir.file("data_batch_1"), py2_batch({1, 2}, 0));
+  write_bytes(dir.file("data_batch_2"), py2_batch({1, 2}, 0).substr(0, 100));
+  msg = error_of([&] { load_cifar10(dir.path(), Split::kTrain); });
+  EXPECT_NE(msg.find("data_batch_2: truncated pickle"), std::string::npos) << msg;
+  EXPECT_EQ(load_cifar10(dir.path(), Split::kTrain, 2).count, 2);  // data_batch_2 is never read
+
   write_bytes(dir.file("test_batch"), py2_batch({1}, 0));
   write_bytes(dir.file("batches.meta"), py2_meta({"a", "b"}));
   msg = error_of([&] { load_cifar10(dir.path(), Split::kTest); });

@@ -67,7 +67,7 @@ int64_t first_mismatch(const std::vector<float>& got, const std::vector<double>&
     const int64_t bad_ = first_mismatch(got, want, tol);                                              \
     EXPECT_EQ(bad_, -1) << "first mismatch at " << bad_ << ": got "                                   \
                         << (bad_ >= 0 && size_t(bad_) < (got).size() ? (got)[bad_] : NAN) << " want " \
-                        << (bad_ >= 0 && size_t(bad_) < (want).size() ? (want)[bad_] : NAN);         \
+                        << (bad_ >= 0 && size_t(bad_) < (want).size() ? (want)[bad_] : NAN);          \
   } while (0)
 
 // ---------------------------------------------------------------------------------------------------
@@ -96,9 +96,9 @@ struct ConvCase {
 
 std::string describe(const ConvCase& t) {
   std::ostringstream os;
-  os << "N" << t.n << " C" << t.c << " H" << t.h << " W" << t.w << " M" << t.m << " k" << t.k << " s" << t.stride
-     << " d" << t.dilation << " g" << t.group << " pads " << t.pt << "," << t.pl << "," << t.pb << "," << t.pr
-     << (t.bias ? " bias" : "");
+  os << "N" << t.n << " C" << t.c << " H" << t.h << " W" << t.w << " M" << t.m << " k" << t.k << " s"
+     << t.stride << " d" << t.dilation << " g" << t.group << " pads " << t.pt << "," << t.pl << "," << t.pb
+     << "," << t.pr << (t.bias ? " bias" : "");
   return os.str();
 }
 
@@ -225,10 +225,14 @@ TEST(Fp32Kernels, ElementwiseBroadcast) {
     Shape a, b, out;
   };
   const std::vector<Pair> pairs{
-      {{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {5}, {2, 3, 4, 5}},
-      {{2, 3, 1, 5}, {1, 1, 4, 1}, {2, 3, 4, 5}}, {{3, 1}, {1, 4}, {3, 4}},
-      {{}, {2, 2}, {2, 2}},                       {{4, 1, 3}, {2, 1}, {4, 2, 3}},
-      {{1, 8, 1, 1}, {3, 8, 2, 2}, {3, 8, 2, 2}}, {{0, 3}, {1, 3}, {0, 3}},
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 4, 5}},
+      {{2, 3, 4, 5}, {5}, {2, 3, 4, 5}},
+      {{2, 3, 1, 5}, {1, 1, 4, 1}, {2, 3, 4, 5}},
+      {{3, 1}, {1, 4}, {3, 4}},
+      {{}, {2, 2}, {2, 2}},
+      {{4, 1, 3}, {2, 1}, {4, 2, 3}},
+      {{1, 8, 1, 1}, {3, 8, 2, 2}, {3, 8, 2, 2}},
+      {{0, 3}, {1, 3}, {0, 3}},
   };
   for (const Pair& pr : pairs) {
     SCOPED_TRACE(shape_str(pr.a) + " with " + shape_str(pr.b));
@@ -271,8 +275,8 @@ struct PoolCase {
 std::string describe(const PoolCase& t) {
   std::ostringstream os;
   os << "N" << t.n << " C" << t.c << " " << t.h << "x" << t.w << " k" << t.k << " s" << t.stride << " d"
-     << t.dilation << " pads " << t.pt << "," << t.pl << "," << t.pb << "," << t.pr << (t.ceil_mode ? " ceil" : "")
-     << (t.include_pad ? " include_pad" : "");
+     << t.dilation << " pads " << t.pt << "," << t.pl << "," << t.pb << "," << t.pr
+     << (t.ceil_mode ? " ceil" : "") << (t.include_pad ? " include_pad" : "");
   return os.str();
 }
 
@@ -406,7 +410,8 @@ TEST(Fp32Kernels, GemmSweep) {
   const int64_t m = 3, n = 5, k = 7;
   for (bool ta : {false, true})
     for (bool tb : {false, true})
-      for (const Shape& cs : {Shape{}, Shape{n}, Shape{1, n}, Shape{m, 1}, Shape{m, n}, Shape{1}, Shape{-2}}) {
+      for (const Shape& cs :
+           {Shape{}, Shape{n}, Shape{1, n}, Shape{m, 1}, Shape{m, n}, Shape{1}, Shape{-2}}) {
         const bool has_c = cs != Shape{-2};
         SCOPED_TRACE(std::string(ta ? "A^T " : "A ") + (tb ? "B^T " : "B ") + "C " +
                      (has_c ? shape_str(cs) : "none"));
@@ -481,7 +486,8 @@ TEST(Fp32Kernels, MatMulBroadcast) {
         return flat_index(s, si);
       };
       double acc = 0;
-      for (int64_t q = 0; q < k; ++q) acc += double(a[pick(as, idx[rank - 2], q)]) * b[pick(bs, q, idx[rank - 1])];
+      for (int64_t q = 0; q < k; ++q)
+        acc += double(a[pick(as, idx[rank - 2], q)]) * b[pick(bs, q, idx[rank - 1])];
       want[f] = acc;
     }
     EXPECT_CLOSE(y, want, 1e-5);
@@ -536,7 +542,8 @@ TEST(Fp32Kernels, TransposeAnyPerm) {
   const auto x = random_floats(rng, num_elements(xs));
   std::vector<int64_t> xi(x.size());
   for (size_t i = 0; i < xi.size(); ++i) xi[i] = int64_t(i) * 3 - 7;
-  std::vector<std::vector<int64_t>> perms{{0, 1, 2, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 3, 2}, {}};
+  std::vector<std::vector<int64_t>> perms{{0, 1, 2, 3}, {0, 2, 3, 1}, {0, 3, 1, 2},
+                                          {3, 2, 1, 0}, {1, 0, 3, 2}, {}};
   for (const auto& perm_in : perms) {
     SCOPED_TRACE("perm " + shape_str(perm_in));
     const std::vector<int64_t> perm = perm_in.empty() ? std::vector<int64_t>{3, 2, 1, 0} : perm_in;

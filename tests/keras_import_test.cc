@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "core/atomic_file.h"
+#include "core/error.h"
 #include "keras/keras_import.h"
 #include "keras/tf_padding.h"
 #include "onnx/onnx_reader.h"
@@ -43,7 +43,8 @@ struct FixtureLayer {
 
 class H5Writer {
  public:
-  explicit H5Writer(const std::string& path) : file_(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) {
+  explicit H5Writer(const std::string& path)
+      : file_(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) {
     if (file_ < 0) throw std::runtime_error("cannot create " + path);
   }
   ~H5Writer() { H5Fclose(file_); }
@@ -61,7 +62,8 @@ class H5Writer {
   }
   // Fixed-length null-padded string array, as Keras writes layer_names / weight_names; an empty list is a
   // 0-element float64 array, as h5py writes it.
-  void string_list_attr(const std::string& object, const std::string& name, const std::vector<std::string>& v) {
+  void string_list_attr(const std::string& object, const std::string& name,
+                        const std::vector<std::string>& v) {
     hsize_t n = v.size();
     hid_t space = H5Screate_simple(1, &n, nullptr);
     size_t width = 1;
@@ -77,7 +79,9 @@ class H5Writer {
     }
     H5Aclose(attr), H5Sclose(space), H5Tclose(type);
   }
-  void group(const std::string& path) { H5Gclose(H5Gcreate2(file_, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)); }
+  void group(const std::string& path) {
+    H5Gclose(H5Gcreate2(file_, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  }
   void dataset(const std::string& path, const Shape& shape, const std::vector<float>& data) {
     std::vector<hsize_t> dims(shape.begin(), shape.end());
     hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
@@ -93,8 +97,8 @@ class H5Writer {
 };
 
 // Writes a functional Keras 2.x model file: model_config, layer_names, weight_names, weight datasets.
-void write_keras_h5(const std::string& path, const std::vector<FixtureLayer>& layers, const std::string& output,
-                    bool with_config = true) {
+void write_keras_h5(const std::string& path, const std::vector<FixtureLayer>& layers,
+                    const std::string& output, bool with_config = true) {
   json jl = json::array();
   std::vector<std::string> names;
   for (const auto& l : layers) {
@@ -103,7 +107,8 @@ void write_keras_h5(const std::string& path, const std::vector<FixtureLayer>& la
     json node = json::array();
     for (const auto& in : l.inbound) node.push_back(json::array({in, 0, 0, json::object()}));
     json inbound = l.inbound.empty() ? json::array() : json::array({node});
-    jl.push_back({{"class_name", l.class_name}, {"config", cfg}, {"name", l.name}, {"inbound_nodes", inbound}});
+    jl.push_back(
+        {{"class_name", l.class_name}, {"config", cfg}, {"name", l.name}, {"inbound_nodes", inbound}});
     names.push_back(l.name);
   }
   json model = {{"class_name", "Functional"},
@@ -141,9 +146,9 @@ FixtureWeight weight(const std::string& var, const Shape& shape, float start = 0
 }
 
 json conv_config(int64_t filters, int64_t k, int64_t stride, const std::string& padding) {
-  return {{"filters", filters},         {"kernel_size", {k, k}},   {"strides", {stride, stride}},
-          {"padding", padding},         {"data_format", "channels_last"}, {"dilation_rate", {1, 1}},
-          {"groups", 1},                {"activation", "linear"},  {"use_bias", true}};
+  return {{"filters", filters}, {"kernel_size", {k, k}},          {"strides", {stride, stride}},
+          {"padding", padding}, {"data_format", "channels_last"}, {"dilation_rate", {1, 1}},
+          {"groups", 1},        {"activation", "linear"},         {"use_bias", true}};
 }
 
 // Input 8×8×3 → conv1 (3×3, stride 2, same) → bn → relu ─┐
@@ -151,25 +156,41 @@ json conv_config(int64_t filters, int64_t k, int64_t stride, const std::string& 
 //            → flatten → dense (3, softmax)
 std::vector<FixtureLayer> tiny_model() {
   std::vector<FixtureLayer> m;
-  m.push_back({"InputLayer", "input_1", {{"batch_input_shape", {nullptr, 8, 8, 3}}, {"dtype", "float32"}}, {}, {}});
-  m.push_back({"Conv2D", "conv1", conv_config(4, 3, 2, "same"), {"input_1"},
+  m.push_back(
+      {"InputLayer", "input_1", {{"batch_input_shape", {nullptr, 8, 8, 3}}, {"dtype", "float32"}}, {}, {}});
+  m.push_back({"Conv2D",
+               "conv1",
+               conv_config(4, 3, 2, "same"),
+               {"input_1"},
                {weight("kernel", {3, 3, 3, 4}), weight("bias", {4}, 0.5f)}});
   // Stored in a different order than ONNX wants: variables are matched by name.
-  m.push_back({"BatchNormalization", "bn", {{"axis", json::array({3})}, {"epsilon", 0.001}, {"center", true}, {"scale", true}},
+  m.push_back({"BatchNormalization",
+               "bn",
+               {{"axis", json::array({3})}, {"epsilon", 0.001}, {"center", true}, {"scale", true}},
                {"conv1"},
                {weight("moving_variance", {4}, 30), weight("gamma", {4}, 1), weight("moving_mean", {4}, 20),
                 weight("beta", {4}, 10)}});
   m.push_back({"Activation", "relu", {{"activation", "relu"}}, {"bn"}, {}});
-  m.push_back({"Conv2D", "skip", conv_config(4, 1, 2, "same"), {"input_1"},
+  m.push_back({"Conv2D",
+               "skip",
+               conv_config(4, 1, 2, "same"),
+               {"input_1"},
                {weight("kernel", {1, 1, 3, 4}, 100), weight("bias", {4})}});
   m.push_back({"Add", "add", json::object(), {"relu", "skip"}, {}});
-  m.push_back({"ReLU", "relu6", {{"max_value", 6.0}, {"negative_slope", 0.0}, {"threshold", 0.0}}, {"add"}, {}});
-  m.push_back({"AveragePooling2D", "pool",
-               {{"pool_size", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}, {"data_format", "channels_last"}},
-               {"relu6"}, {}});
+  m.push_back(
+      {"ReLU", "relu6", {{"max_value", 6.0}, {"negative_slope", 0.0}, {"threshold", 0.0}}, {"add"}, {}});
+  m.push_back(
+      {"AveragePooling2D",
+       "pool",
+       {{"pool_size", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}, {"data_format", "channels_last"}},
+       {"relu6"},
+       {}});
   m.push_back({"Flatten", "flatten", {{"data_format", "channels_last"}}, {"pool"}, {}});
   m.push_back({"Dropout", "dropout", {{"rate", 0.5}}, {"flatten"}, {}});
-  m.push_back({"Dense", "dense", {{"units", 3}, {"activation", "softmax"}, {"use_bias", true}}, {"dropout"},
+  m.push_back({"Dense",
+               "dense",
+               {{"units", 3}, {"activation", "softmax"}, {"use_bias", true}},
+               {"dropout"},
                {weight("kernel", {16, 3}), weight("bias", {3}, 7)}});
   return m;
 }
@@ -366,11 +387,19 @@ TEST(KerasImport, DepthwiseGlobalPoolMaxPoolAndReshape) {
   // → gap (keepdims false) → reshape [4] → dense(2)
   std::vector<FixtureLayer> m;
   m.push_back({"InputLayer", "img", {{"batch_input_shape", {nullptr, 6, 6, 2}}}, {}, {}});
-  m.push_back({"DepthwiseConv2D", "dw",
-               {{"kernel_size", {3, 3}}, {"strides", {1, 1}}, {"padding", "same"}, {"depth_multiplier", 2},
-                {"activation", "relu6"}, {"use_bias", false}, {"data_format", "channels_last"}},
-               {"img"}, {weight("depthwise_kernel", {3, 3, 2, 2})}});
-  m.push_back({"MaxPooling2D", "mp", {{"pool_size", {3, 3}}, {"strides", {2, 2}}, {"padding", "same"}}, {"dw"}, {}});
+  m.push_back({"DepthwiseConv2D",
+               "dw",
+               {{"kernel_size", {3, 3}},
+                {"strides", {1, 1}},
+                {"padding", "same"},
+                {"depth_multiplier", 2},
+                {"activation", "relu6"},
+                {"use_bias", false},
+                {"data_format", "channels_last"}},
+               {"img"},
+               {weight("depthwise_kernel", {3, 3, 2, 2})}});
+  m.push_back(
+      {"MaxPooling2D", "mp", {{"pool_size", {3, 3}}, {"strides", {2, 2}}, {"padding", "same"}}, {"dw"}, {}});
   m.push_back({"GlobalAveragePooling2D", "gap", {{"data_format", "channels_last"}}, {"mp"}, {}});
   m.push_back({"Reshape", "rs", {{"target_shape", json::array({-1})}}, {"gap"}, {}});
   m.push_back({"Dense", "fc", {{"units", 2}, {"use_bias", false}}, {"rs"}, {weight("kernel", {4, 2})}});
@@ -415,7 +444,10 @@ TEST(KerasImport, SequentialModelWithoutInputLayer) {
   json layers = json::array();
   layers.push_back({{"class_name", "Conv2D"},
                     {"config",
-                     {{"name", "c"}, {"filters", 2}, {"kernel_size", {1, 1}}, {"batch_input_shape", {nullptr, 4, 4, 1}},
+                     {{"name", "c"},
+                      {"filters", 2},
+                      {"kernel_size", {1, 1}},
+                      {"batch_input_shape", {nullptr, 4, 4, 1}},
                       {"activation", "relu"}}}});
   layers.push_back({{"class_name", "Flatten"}, {"config", {{"name", "f"}}}});
   json model = {{"class_name", "Sequential"}, {"config", {{"name", "seq"}, {"layers", layers}}}};
@@ -547,8 +579,8 @@ TEST(KerasImportErrors, TruncatedRealModelThrows) {
   const std::string bytes = read_file(testing::resnet8_h5());
   ASSERT_GT(bytes.size(), 100000u);
   TempDir dir;
-  for (size_t n : {size_t(0), size_t(8), size_t(100), size_t(1000), size_t(4096), size_t(50000), size_t(300000),
-                   bytes.size() / 2, bytes.size() - 1000, bytes.size() - 1}) {
+  for (size_t n : {size_t(0), size_t(8), size_t(100), size_t(1000), size_t(4096), size_t(50000),
+                   size_t(300000), bytes.size() / 2, bytes.size() - 1000, bytes.size() - 1}) {
     const std::string path = dir.file("cut_" + std::to_string(n) + ".h5");
     testing::write_bytes(path, bytes.substr(0, n));
     EXPECT_THROW(import_keras_h5(path), Error) << n << " bytes";
@@ -608,7 +640,7 @@ TEST(KerasImportResnet8, StructureAndParameters) {
   EXPECT_EQ(counts[Op::kFlatten], 1);
   EXPECT_EQ(counts[Op::kGemm], 1);
   EXPECT_EQ(counts[Op::kSoftmax], 1);
-  EXPECT_EQ(counts[Op::kTranspose], 1);  // input only: the pool output is 1×1
+  EXPECT_EQ(counts[Op::kTranspose], 1);   // input only: the pool output is 1×1
   EXPECT_EQ(g.parameter_count(), 78666);  // Keras model.count_params()
   ASSERT_EQ(g.inputs.size(), 1u);
   EXPECT_EQ(g.inputs[0].name, "input_1");
@@ -636,7 +668,8 @@ TEST(KerasImportResnet8, StructureAndParameters) {
       for (int y = 0; y < 3; ++y)
         for (int x = 0; x < 3; ++x)
           ASSERT_EQ(w->f[size_t(((o * 16 + i) * 3 + y) * 3 + x)], k[size_t(((y * 3 + x) * 16 + i) * 32 + o)]);
-  const std::vector<float> dk = read_raw_dataset(testing::resnet8_h5(), "/model_weights/dense/dense/kernel:0");
+  const std::vector<float> dk =
+      read_raw_dataset(testing::resnet8_h5(), "/model_weights/dense/dense/kernel:0");
   const Tensor* dw = g.initializer(node_named(g, "dense").inputs[1]);
   ASSERT_NE(dw, nullptr);
   ASSERT_EQ(dw->shape, (Shape{10, 64}));

@@ -200,13 +200,14 @@ TEST(Histogram, GrowsOnAPowerOfTwoGridIndependentOfBatches) {
   // w = 0.5: pos bins 0 (0, -0, 0.3, 1e-6, 0), 5 (2.5), 8 (4.0); neg bins 1 (0.7), 7 (3.99).
   std::vector<int64_t> pos(16, 0), neg(16, 0);
   pos[0] = 5, pos[5] = 1, pos[8] = 1, neg[1] = 1, neg[7] = 1;
-  EXPECT_EQ(whole.pos(), pos);
-  EXPECT_EQ(whole.neg(), neg);
+  auto vec = [](std::span<const int64_t> h) { return std::vector<int64_t>(h.begin(), h.end()); };
+  EXPECT_EQ(vec(whole.pos()), pos);
+  EXPECT_EQ(vec(whole.neg()), neg);
   SplitHistogram pieces(16, "test");
   for (const float v : data) pieces.add(std::span<const float>(&v, 1));
   EXPECT_EQ(pieces.top(), whole.top());
-  EXPECT_EQ(pieces.pos(), whole.pos());
-  EXPECT_EQ(pieces.neg(), whole.neg());
+  EXPECT_EQ(vec(pieces.pos()), pos);
+  EXPECT_EQ(vec(pieces.neg()), neg);
   const std::vector<int64_t> s = whole.signed_counts();
   EXPECT_EQ(s[16 - 1 - 1], 1);  // −0.7 in [−1, −0.5)
   EXPECT_EQ(s[16 + 8], 1);      // 4.0 in [4, 4.5)
@@ -298,7 +299,8 @@ TEST(Percentile, UniformGridData) {
   o.percentile = 90.0;
   EXPECT_NEAR(observe_all(o, data, {}).max, 0.9, 1e-4);
   EXPECT_EQ(observe_all(o, data, {}).min, data.front());  // clipped to the observed minimum
-  EXPECT_NEAR(histogram_quantile({1, 1, 2}, -1.0, 1.0, 0.5), 0.5, 1e-12);
+  EXPECT_NEAR(histogram_quantile({1, 1, 2}, -1.0, 1.0, 0.375), 0.5, 1e-12);  // half of bin [0, 1)
+  EXPECT_NEAR(histogram_quantile({1, 1, 2}, -1.0, 1.0, 0.5), 1.0, 1e-12);
   EXPECT_EQ(histogram_quantile({0, 3, 0}, 0.0, 2.0, 0.0), 2.0);
   EXPECT_EQ(histogram_quantile({0, 3, 0}, 0.0, 2.0, 1.0), 4.0);
 }
@@ -329,6 +331,55 @@ TEST(Entropy, ClipsOutliersOfAGaussianMix) {
   const auto inside =
       std::count_if(clean.begin(), clean.end(), [&](float v) { return v >= c.min && v <= c.max; });
   EXPECT_GT(double(inside) / clean.size(), 0.999);
+}
+
+// Naive per-element KL(p‖q) of a window (MXNet/TensorRT formulation), the reference for the observer's
+// prefix-sum evaluation.
+double naive_window_kl(const std::vector<int64_t>& h, size_t start, size_t end, size_t nq) {
+  const size_t len = end - start;
+  std::vector<double> p(h.begin() + start, h.begin() + end), q(len, 0.0);
+  for (size_t j = 0; j < start; ++j) p.front() += double(h[j]);
+  for (size_t j = end; j < h.size(); ++j) p.back() += double(h[j]);
+  const size_t merged = len / nq;
+  for (size_t k = 0; k < nq; ++k) {
+    const size_t b = k * merged, e = k + 1 == nq ? len : b + merged;
+    double mass = 0.0;
+    size_t nonzero = 0;
+    for (size_t j = b; j < e; ++j) {
+      mass += double(h[start + j]);
+      nonzero += p[j] != 0.0;
+    }
+    for (size_t j = b; j < e; ++j) {
+      if (p[j] != 0.0) q[j] = mass / double(nonzero);
+    }
+  }
+  double ps = 0.0, qs = 0.0, kl = 0.0;
+  for (size_t j = 0; j < len; ++j) ps += p[j], qs += q[j];
+  for (size_t j = 0; j < len; ++j) {
+    if (p[j] == 0.0) continue;
+    if (q[j] == 0.0) return std::numeric_limits<double>::infinity();
+    kl += p[j] / ps * std::log((p[j] / ps) / (q[j] / qs));
+  }
+  return kl;
+}
+
+TEST(Entropy, ChoosesTheMinimumOfTheNaiveKl) {
+  std::vector<float> data = laplacian(300000, 24);
+  for (int i = 0; i < 30; ++i) data[i * 7919] = 40.0f;
+  ObserverOptions o;
+  o.method = Method::kEntropy;
+  o.num_bins = 512;
+  o.num_quantized_bins = 64;
+  const Range r = observe_all(o, data, {});
+  SplitHistogram hist(512, "reference");
+  hist.add(data);
+  const std::vector<int64_t> h = hist.signed_counts();
+  const size_t n = 512;
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t i = 32; i <= n; ++i) best = std::min(best, naive_window_kl(h, n - i, n + i, 64));
+  const auto chosen = static_cast<size_t>(std::lround(r.max / hist.bin_width()));
+  ASSERT_LT(r.max, hist.max());  // not clipped to the data, so r.max is the window edge
+  EXPECT_LE(naive_window_kl(h, n - chosen, n + chosen, 64), best + 1e-9) << "chosen window " << chosen;
 }
 
 // At 4 bits the MSE search clips a Laplacian well inside its extremes (ACIQ's optimum is ≈ 5·b) and the

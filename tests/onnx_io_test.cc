@@ -867,6 +867,10 @@ TEST(OnnxErrors, StructuralProblems) {
   add_node(twice, "Relu", {"x"}, {"y"}, "again");
   EXPECT_NE(parse_error(twice).find("value 'y' is produced more than once"), std::string::npos);
 
+  auto many = conv_model();
+  for (int k = 0; k < 10000; ++k) add_node(many, "Relu", {"y"}, {"r" + std::to_string(k)});
+  EXPECT_EQ(parse_error(many), "model.onnx: graph has 10002 nodes (the limit is 10000)");
+
   auto used_mask = conv_model();
   add_node(used_mask, "Dropout", {"y"}, {"d", "mask"}, "drop");
   add_output(used_mask, "mask");

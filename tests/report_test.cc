@@ -52,7 +52,8 @@ bool entity_ok(const std::string& s, size_t i) {
     const std::string digits = name.substr(hex ? 2 : 1);
     if (digits.empty()) return false;
     for (char c : digits) {
-      if (!(hex ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(static_cast<unsigned char>(c)))) {
+      if (!(hex ? std::isxdigit(static_cast<unsigned char>(c))
+                : std::isdigit(static_cast<unsigned char>(c)))) {
         return false;
       }
     }
@@ -71,7 +72,9 @@ Markup parse_markup(const std::string& s, bool html) {
     m.error = what + " at offset " + std::to_string(i) + ": '" + s.substr(i, 40) + "'";
     return m;
   };
-  auto is_name = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ':' || c == '_' || c == '.'; };
+  auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ':' || c == '_' || c == '.';
+  };
   auto skip_ws = [&] {
     while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
   };
@@ -192,7 +195,8 @@ std::vector<std::string> texts_in_group(const Markup& m, const std::string& cls)
   int group = -1;
   for (size_t k = 0; k < m.elements.size() && group < 0; ++k) {
     const auto it = m.elements[k].attrs.find("class");
-    if (m.elements[k].name == "g" && it != m.elements[k].attrs.end() && it->second == cls) group = static_cast<int>(k);
+    if (m.elements[k].name == "g" && it != m.elements[k].attrs.end() && it->second == cls)
+      group = static_cast<int>(k);
   }
   std::vector<std::string> out;
   for (const auto& e : m.elements) {
@@ -225,7 +229,8 @@ std::string geometry_error(const std::string& svg) {
   const double w = num(vb[2]), h = num(vb[3]);
   if (!(w > 0 && h > 0)) return "bad viewBox";
   static const std::set<std::string> kX = {"x", "cx", "x1", "x2"}, kY = {"y", "cy", "y1", "y2"};
-  static const std::set<std::string> kSize = {"width", "height", "r", "font-size", "stroke-width", "fill-opacity"};
+  static const std::set<std::string> kSize = {"width",     "height",       "r",
+                                              "font-size", "stroke-width", "fill-opacity"};
   auto in_range = [](double v, double hi) { return std::isfinite(v) && v >= -1 && v <= hi + 1; };
   for (const auto& e : m.elements) {
     for (const auto& [k, v] : e.attrs) {
@@ -284,9 +289,11 @@ TEST(MarkupChecker, AcceptsWellFormedAndRejectsBroken) {
   EXPECT_NE(xml_error("<svg x=\"<\"></svg>"), "");            // '<' in attribute
   EXPECT_NE(xml_error("<svg></svg><svg></svg>"), "");         // two roots
   EXPECT_NE(xml_error("<svg x=\"1\"y=\"2\"></svg>"), "");     // attributes run together
-  EXPECT_EQ(parse_markup("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><style>a>b{}</style></head></html>",
-                         true).error,
-            "");
+  EXPECT_EQ(
+      parse_markup("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><style>a>b{}</style></head></html>",
+                   true)
+          .error,
+      "");
 }
 
 TEST(FormatNumber, PrintfConversions) {
@@ -347,7 +354,8 @@ TEST(FormatNumber, LocaleIndependent) {
   }
   const std::string a = format_number(1234.5, "%.2f");
   const std::string b = format_number(0.125, "%.2e");
-  const std::string svg = line_chart_svg("t", Axis{}, Axis{}, {Series{"s", {0.5, 1.5}, {0.25, 0.75}, {}, {}}});
+  const std::string svg =
+      line_chart_svg("t", Axis{}, Axis{}, {Series{"s", {0.5, 1.5}, {0.25, 0.75}, {}, {}}});
   std::setlocale(LC_ALL, saved_c.c_str());
   std::locale::global(saved);
   EXPECT_EQ(a, "1234.50");
@@ -359,10 +367,16 @@ TEST(FormatNumber, LocaleIndependent) {
 TEST(HtmlEscape, EscapesMarkupAndRepairsBadBytes) {
   EXPECT_EQ(html_escape("<b>&"), "&lt;b&gt;&amp;");
   EXPECT_EQ(html_escape("a\"b'c"), "a&quot;b&#39;c");
-  EXPECT_EQ(html_escape("µ-law → ok"), "µ-law → ok");       // valid UTF-8 kept
-  EXPECT_EQ(html_escape("a\xff" "b"), "a\xEF\xBF\xBD" "b");  // malformed byte
-  EXPECT_EQ(html_escape("a\x01" "b\tc"), "a\xEF\xBF\xBD" "b\tc");
-  EXPECT_EQ(html_escape("\xC3"), "\xEF\xBF\xBD");            // truncated sequence
+  EXPECT_EQ(html_escape("µ-law → ok"), "µ-law → ok");  // valid UTF-8 kept
+  EXPECT_EQ(html_escape("a\xff"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");  // malformed byte
+  EXPECT_EQ(html_escape("a\x01"
+                        "b\tc"),
+            "a\xEF\xBF\xBD"
+            "b\tc");
+  EXPECT_EQ(html_escape("\xC3"), "\xEF\xBF\xBD");                                  // truncated sequence
   EXPECT_EQ(html_escape("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 
@@ -458,7 +472,8 @@ Axis axis(const std::string& label, bool log = false) {
 TEST(LineChart, SeriesMarkersBandAndLegend) {
   Series a{"int8 <per-tensor>", {1, 2, 4, 8}, {60, 75, 82, 84}, {55, 70, 80, 83}, {65, 79, 84, 85}};
   Series b{"int8 per-channel", {1, 2, 4, 8}, {70, 80, 85, 86}, {}, {}};
-  const std::string svg = line_chart_svg("Accuracy vs calibration size", axis("images"), axis("top-1 %"), {a, b});
+  const std::string svg =
+      line_chart_svg("Accuracy vs calibration size", axis("images"), axis("top-1 %"), {a, b});
   expect_valid_chart(svg, "Accuracy vs calibration size");
   const Markup m = parse_markup(svg, false);
   EXPECT_EQ(with_class(m, "point").size(), 8u);
@@ -508,8 +523,8 @@ TEST(LineChart, LogScaleSkipsNonPositiveAndTicksAtPowersOfTen) {
   const auto y_ticks = texts_in_group(m, "y-axis");
   ASSERT_FALSE(y_ticks.empty());
   // y spans < 3 decades: domain [0.001, 0.5] rounded to 1-2-5 values, with 2× and 5× ticks.
-  EXPECT_EQ(y_ticks, (std::vector<std::string>{"0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2",
-                                               "0.5"}));  // extra decimals where the tick needs them
+  EXPECT_EQ(y_ticks, (std::vector<std::string>{"0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1",
+                                               "0.2", "0.5"}));  // extra decimals where the tick needs them
 }
 
 TEST(LineChart, EdgeCases) {
@@ -533,11 +548,19 @@ TEST(LineChart, EdgeCases) {
       {"infinities", {Series{"i", {0, 1, kInf}, {kInf, 1, 2}, {}, {}}}, axis("x"), axis("y"), 1},
       {"log non-positive only", {Series{"l", {1, 2}, {0, -3}, {}, {}}}, axis("x"), axis("y", true), 0},
       {"outside pinned axis", {Series{"o", {0, 0.5, 1}, {-5, 0.5, 5}, {}, {}}}, pinned, pinned, 1},
-      {"band beyond pinned axis", {Series{"b", {0, 0.5, 1}, {0.5, 0.5, 0.5}, {-9, -9, -9}, {9, 9, 9}}}, pinned, pinned, 3},
+      {"band beyond pinned axis",
+       {Series{"b", {0, 0.5, 1}, {0.5, 0.5, 0.5}, {-9, -9, -9}, {9, 9, 9}}},
+       pinned,
+       pinned,
+       3},
       {"huge", {Series{"h", {0, 1}, {-1e300, 1e300}, {}, {}}}, axis("x"), axis("y"), 0},
       {"tiny span", {Series{"t", {0, 1}, {1, 1 + 1e-15}, {}, {}}}, axis("x"), axis("y"), 2},
       {"nan band", {Series{"b", {0, 1, 2}, {1, 2, 3}, {kNaN, 1, 2}, {2, kNaN, 4}}}, axis("x"), axis("y"), 3},
-      {"unnamed", {Series{"", {0, 1}, {1, 2}, {}, {}}, Series{"", {0, 1}, {2, 1}, {}, {}}}, axis(""), axis(""), 4},
+      {"unnamed",
+       {Series{"", {0, 1}, {1, 2}, {}, {}}, Series{"", {0, 1}, {2, 1}, {}, {}}},
+       axis(""),
+       axis(""),
+       4},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -548,7 +571,8 @@ TEST(LineChart, EdgeCases) {
   }
   // Many series: colours and dashes cycle, legend grows the canvas instead of overflowing.
   std::vector<Series> many;
-  for (int i = 0; i < 20; ++i) many.push_back(Series{"series " + std::to_string(i), {0, 1}, {0.0 + i, 1.0 + i}, {}, {}});
+  for (int i = 0; i < 20; ++i)
+    many.push_back(Series{"series " + std::to_string(i), {0, 1}, {0.0 + i, 1.0 + i}, {}, {}});
   const std::string svg = line_chart_svg("many", axis("x"), axis("y"), many);
   expect_valid_chart(svg, "many");
   EXPECT_EQ(with_class(parse_markup(svg, false), "point").size(), 40u);
@@ -615,8 +639,11 @@ TEST(GroupedBar, EdgeCases) {
       {"all nan", {"a", "b"}, {Series{"s", {}, {kNaN, kNaN}, {}, {}}}, axis("y"), 0},
       {"log", {"a", "b", "c"}, {Series{"s", {}, {0.5, 0, 200}, {}, {}}}, log_axis, 2},
       {"beyond pinned axis", {"a", "b"}, {Series{"s", {}, {5, -3}, {-9, -9}, {9, 9}}}, pinned, 2},
-      {"many long categories", std::vector<std::string>(30, "a rather long category name"),
-       {Series{"s", {}, std::vector<double>(30, 1.0), {}, {}}}, axis("y"), 30},
+      {"many long categories",
+       std::vector<std::string>(30, "a rather long category name"),
+       {Series{"s", {}, std::vector<double>(30, 1.0), {}, {}}},
+       axis("y"),
+       30},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -678,9 +705,10 @@ TEST(HorizontalBar, EdgeCases) {
 // Scatter
 
 TEST(Scatter, PointsGroupsAndLabels) {
-  const std::vector<Point> pts = {{"minmax <a>", 85.1, 1.2, "per-tensor"}, {"mse", 86.0, 1.5, "per-tensor"},
-                                  {"kl", 85.7, 2.0, "per-channel & more"}, {"pct", 86.9, 2.1, "per-channel & more"},
-                                  {"nan", kNaN, 1.0, "per-tensor"}, {"", 84.0, 0.9, "fp32"}};
+  const std::vector<Point> pts = {
+      {"minmax <a>", 85.1, 1.2, "per-tensor"}, {"mse", 86.0, 1.5, "per-tensor"},
+      {"kl", 85.7, 2.0, "per-channel & more"}, {"pct", 86.9, 2.1, "per-channel & more"},
+      {"nan", kNaN, 1.0, "per-tensor"},        {"", 84.0, 0.9, "fp32"}};
   const std::string svg = scatter_svg("Accuracy vs latency", axis("top-1"), axis("ms"), pts);
   expect_valid_chart(svg, "Accuracy vs latency");
   const Markup m = parse_markup(svg, false);
@@ -705,12 +733,22 @@ TEST(Scatter, EdgeCases) {
     size_t shown;
   };
   std::vector<Point> crowd;
-  for (int i = 0; i < 40; ++i) crowd.push_back({"p" + std::to_string(i), 1.0 + (i % 3) * 1e-3, 1.0, "g" + std::to_string(i % 9)});
+  for (int i = 0; i < 40; ++i) {
+    // (Built with append: "p" + std::to_string(i) trips a GCC 12 -Wrestrict false positive.)
+    Point p{"p", 1.0 + (i % 3) * 1e-3, 1.0, "g"};
+    p.label.append(std::to_string(i));
+    p.group.append(std::to_string(i % 9));
+    crowd.push_back(p);
+  }
   const std::vector<Case> cases = {
       {"empty", {}, axis("x"), axis("y"), 0},
       {"single", {{"only", 1, 1, ""}}, axis("x"), axis("y"), 1},
       {"all equal", {{"a", 2, 2, "g"}, {"b", 2, 2, "g"}}, axis("x"), axis("y"), 2},
-      {"log", {{"a", 10, 0.1, "g"}, {"b", -1, 1, "g"}, {"c", 100, 0, "g"}}, axis("x", true), axis("y", true), 1},
+      {"log",
+       {{"a", 10, 0.1, "g"}, {"b", -1, 1, "g"}, {"c", 100, 0, "g"}},
+       axis("x", true),
+       axis("y", true),
+       1},
       {"infinite", {{"a", kInf, 1, ""}, {"b", 1, -kInf, ""}}, axis("x"), axis("y"), 0},
       {"crowded", crowd, axis("x"), axis("y"), 40},
   };
@@ -726,9 +764,9 @@ TEST(Scatter, EdgeCases) {
 // Markdown
 
 TEST(Markdown, EscapesPipesAndAlignsColumns) {
-  const std::string t = markdown_table({"model", "top-1", "note"},
-                                       {{"fp32", "87.10", "a|b"}, {"int8 µ", "85.2", "line\nbreak"}, {"x"}},
-                                       {'l', 'r', 'c'});
+  const std::string t =
+      markdown_table({"model", "top-1", "note"},
+                     {{"fp32", "87.10", "a|b"}, {"int8 µ", "85.2", "line\nbreak"}, {"x"}}, {'l', 'r', 'c'});
   std::vector<std::string> lines;
   std::istringstream in(t);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -755,7 +793,8 @@ TEST(HtmlPage, SelfContainedValidLookingHtml5) {
   HtmlPage page("tinyptq <study> & results");
   page.heading("Summary");
   page.paragraph("Accuracy <drop> is 1.2 pp & latency 3 ms.");
-  page.table({"config", "top-1", "Δ"}, {{"fp32", "87.10", "0.00"}, {"int8 <pc>", "86.40", "-0.70"}, {"short"}}, 1);
+  page.table({"config", "top-1", "Δ"},
+             {{"fp32", "87.10", "0.00"}, {"int8 <pc>", "86.40", "-0.70"}, {"short"}}, 1);
   page.figure(line_chart_svg("Accuracy", axis("n"), axis("%"), {Series{"a", {1, 2}, {3, 4}, {}, {}}}),
               "Figure 1: accuracy <vs> n");
   page.figure(heatmap_svg("Heat", {"r"}, {"c"}, {{1}}, "", "", "%.1f"), "");

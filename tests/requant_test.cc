@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <vector>
@@ -170,8 +171,12 @@ TEST(Requant, MultiplyByQuantizedMultiplierAgainstDouble) {
       ASSERT_EQ(got, saturate(floor_div_pot((p << q.shift) + (i128{1} << 30), 31)));
     }
   }
-  RecordProperty("off_by_one_fraction", std::to_string(double(off_by_one) / total));
-  EXPECT_LT(off_by_one, total / 100) << "double rounding should be rare";
+  // TFLite's two roundings disagree with one rounding when SRDHM lands exactly on a tie of the second
+  // (up to 25% of products for shift = −1, fewer for smaller multipliers); a sign or shift bug would put
+  // most results off by one or more.
+  std::printf("  off by one: %.3f%% of %lld products\n", 100.0 * double(off_by_one) / total,
+              (long long)total);
+  EXPECT_LT(off_by_one, total / 20);
 }
 
 TEST(Requant, MultiplyByQuantizedMultiplierEdgeCases) {

@@ -21,8 +21,8 @@ void run_import_keras(const ImportKerasOptions& opt) {
   const int64_t bytes = save_onnx(imported.graph, opt.output);
   std::cout << "imported " << imported.keras_layers << " Keras layers"
             << (imported.keras_version.empty() ? "" : " (Keras " + imported.keras_version + ")") << ", "
-            << imported.graph.nodes.size() << " nodes, " << imported.graph.parameter_count() << " parameters -> "
-            << opt.output << " (" << bytes << " bytes)\n";
+            << imported.graph.nodes.size() << " nodes, " << imported.graph.parameter_count()
+            << " parameters -> " << opt.output << " (" << bytes << " bytes)\n";
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
 #include "onnx/onnx_writer.h"
+#include "quant/mixed_plan.h"
 #include "quant/quantizer.h"
 
 namespace tinyptq::cli {
@@ -23,8 +24,11 @@ struct QuantizeArgs {
   std::string model, data, output, preset = "best", json, calib_indices, lock, preprocess = "raw";
   std::string calib_split = "train";
   std::optional<std::string> method, weight_method, act_type, weight_type;
-  std::optional<int> wbits, abits, adaround_iters;
-  std::optional<double> percentile;
+  std::optional<int> wbits, abits, adaround_iters, adaround_batch, threads;
+  std::optional<double> percentile, adaround_lr, adaround_reg, adaround_warmup;
+  std::optional<double> weight_budget_kb;
+  int heldout_per_class = 50;
+  bool adaround_minibatch = false, adaround_post_activation = false, fp32_inputs = false;
   bool per_channel = false, per_tensor = false, reduce_range = false, no_reduce_range = false;
   bool bias_correction = false, no_bias_correction = false, cle = false, adaround = false, no_adaround = false;
   bool force_test = false;
@@ -46,7 +50,8 @@ Method parse_method(const std::string& s, const char* flag) {
 }
 
 QuantRecipe build_recipe(const QuantizeArgs& a) {
-  QuantRecipe r = preset_recipe(a.preset);
+  QuantRecipe r = preset_recipe(a.preset, a.wbits.value_or(8), a.abits.value_or(8));
+  if (a.weight_budget_kb && a.preset == "best") use_low_bit_methods(r);
   if (a.method) r.act_method = parse_method(*a.method, "--method");
   if (a.weight_method) r.weight_method = parse_method(*a.weight_method, "--weight-method");
   check(r.weight_method == Method::kMinMax || r.weight_method == Method::kMse, "--weight-method must be minmax or mse");
@@ -68,6 +73,17 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
   if (a.adaround) r.adaround = true;
   if (a.no_adaround) r.adaround = false;
   if (a.adaround_iters) r.adaround_iterations = *a.adaround_iters;
+  if (a.adaround_batch) r.adaround_batch = *a.adaround_batch;
+  if (a.adaround_lr) r.adaround_lr = *a.adaround_lr;
+  if (a.adaround_reg) r.adaround_reg = *a.adaround_reg;
+  if (a.adaround_warmup) r.adaround_warmup = *a.adaround_warmup;
+  if (a.adaround_minibatch) r.adaround_full_batch = false;
+  if (a.adaround_post_activation) {
+    r.adaround_full_batch = false;
+    r.adaround_post_activation = true;
+  }
+  if (a.fp32_inputs) r.quantized_inputs = false;
+  if (a.threads) r.threads = *a.threads;
   r.seed = a.seed;
   return r;
 }
@@ -96,6 +112,16 @@ void run_quantize(const QuantizeArgs& a) {
   Tensor inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
 
   Calibration calib(model, std::move(inputs), recipe.cross_layer_equalization);
+  // Mixed precision: per-layer widths from sensitivity on held-out training images.
+  std::optional<MixedPlan> mixed;
+  std::optional<ProxySet> proxy;
+  if (a.weight_budget_kb) {
+    check(split == Split::kTrain, "--weight-budget-kb needs --calib-split train (held-out images come from it)");
+    const std::vector<int64_t> held = heldout_indices(d, cs, a.heldout_per_class);
+    proxy = make_proxy_set(calib, image_batch(d, held, layout, parse_preprocess(a.preprocess)), recipe.threads);
+    mixed = plan_mixed_precision(calib, *proxy, recipe, *a.weight_budget_kb * 1000.0);
+    recipe = mixed->recipe;
+  }
   QuantizeOptions qo;
   qo.sqnr_images = a.sqnr_images;
   QuantizeResult res = quantize(calib, recipe, qo);
@@ -113,6 +139,15 @@ void run_quantize(const QuantizeArgs& a) {
             << text_table({"layer", "op", "W bits", "A bits", "output range", "scale", "zp", "SQNR dB"}, rows) << "\n"
             << "wrote " << a.output << " (" << bytes << " bytes) in " << fixed(total, 2) << " s (quantize "
             << fixed(res.seconds, 2) << " s)\n";
+  std::optional<ProxyMetrics> verified;
+  if (mixed) {
+    verified = evaluate_proxy(res.model.graph, *proxy);
+    std::cout << "\nmixed precision: " << fixed(mixed->chosen.bytes() / 1000.0, 3) << " kB of weights (budget "
+              << fixed(*a.weight_budget_kb, 3) << " kB, 1 kB = 1000 bytes, biases excluded); predicted KL "
+              << fixed(mixed->chosen.cost, 4) << "; on " << proxy->top1.size()
+              << " held-out training images: agreement with FP32 " << fixed(verified->agreement, 2) << "%, KL "
+              << fixed(verified->kl, 4) << "\n";
+  }
 
   if (!a.json.empty()) {
     nlohmann::ordered_json j;
@@ -130,6 +165,16 @@ void run_quantize(const QuantizeArgs& a) {
     j["layers"] = layers;
     j["calibration"] = nlohmann::ordered_json::parse(calibration_to_json(cs));
     j["timing"] = {{"quantize_seconds", res.seconds}, {"total_seconds", total}};
+    if (mixed) {
+      auto layers_j = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < mixed->choices.size(); ++i)
+        layers_j.push_back({{"layer", mixed->choices[i].layer}, {"weights", mixed->choices[i].weights},
+                            {"wbits", mixed->chosen.bits[i]}});
+      j["mixed_precision"] = {{"budget_kb", *a.weight_budget_kb}, {"weight_bytes", mixed->chosen.bytes()},
+                              {"predicted_kl", mixed->chosen.cost}, {"heldout_images", proxy->top1.size()},
+                              {"heldout_agreement", verified->agreement}, {"heldout_kl", verified->kl},
+                              {"layers", layers_j}};
+    }
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
 }
@@ -160,6 +205,28 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_flag("--adaround", a->adaround, "Learn weight rounding (AdaRound)");
   cmd->add_flag("--no-adaround", a->no_adaround, "Round weights to nearest");
   cmd->add_option("--adaround-iters", a->adaround_iters, "AdaRound iterations per layer")->check(CLI::Range(1, 100000));
+  cmd->add_option("--adaround-batch", a->adaround_batch, "AdaRound images per mini-batch step")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--adaround-lr", a->adaround_lr, "AdaRound Adam step size")->check(CLI::Range(1e-6, 10.0));
+  cmd->add_option("--adaround-reg", a->adaround_reg, "AdaRound rounding-regulariser weight (lambda)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--adaround-warmup", a->adaround_warmup, "AdaRound share of iterations before the regulariser")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--adaround-minibatch", a->adaround_minibatch,
+                "AdaRound on random mini-batches instead of the exact full-batch quadratic form");
+  cmd->add_flag("--adaround-post-activation", a->adaround_post_activation,
+                "AdaRound reconstructs the output after the fused ReLU (implies --adaround-minibatch)");
+  cmd->add_flag("--fp32-inputs", a->fp32_inputs,
+                "AdaRound / bias correction see the FP32 layer inputs fake-quantized, not the quantized network's");
+  cmd->add_option("--threads", a->threads, "Worker threads for AdaRound and the layer runner")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--weight-budget-kb", a->weight_budget_kb,
+                 "Mixed precision: per-layer weight widths (2..8) chosen by sensitivity on held-out training images "
+                 "so that the weights take at most this many kB (1 kB = 1000 bytes, biases excluded)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--heldout-per-class", a->heldout_per_class,
+                  "Held-out training images per class for --weight-budget-kb (outside the calibration set)")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--calib-per-class", a->calib_per_class, "Calibration images per class")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--calib-indices", a->calib_indices, "Reuse a calibration lockfile (JSON)");

@@ -8,5 +8,6 @@ void add_import_keras_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_study_command(CLI::App& app);
+void add_fetch_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

@@ -110,7 +110,13 @@ std::string calibration_to_json(const CalibrationSet& c) {
 CalibrationSet calibration_from_json(const std::string& text, const std::string& label) {
   Json root;
   try {
-    root = Json::parse(text);
+    // Nesting is bounded while parsing: printing a deeper value in an error message would recurse.
+    constexpr int kMaxDepth = 16;
+    root = Json::parse(text, [&](int depth, Json::parse_event_t, Json&) {
+      if (depth > kMaxDepth)
+        throw Error(label + ": calibration lock nests deeper than " + std::to_string(kMaxDepth) + " levels");
+      return true;
+    });
   } catch (const Json::exception& e) {
     throw Error(label + ": calibration lock is not valid JSON: " + e.what());
   }

@@ -1,92 +1,264 @@
 #include "engine/fp32_engine.h"
 
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
 #include <utility>
-#include <variant>
 
 #include "core/error.h"
+#include "engine/fp32/plan.h"
+#include "engine/fp32/reference_step.h"
+#include "engine/fp32/thread_pool.h"
 #include "engine/shape_inference.h"
-#include "kernels/fp32/reference/averagepool.h"
-#include "kernels/fp32/reference/batchnorm.h"
-#include "kernels/fp32/reference/clip.h"
-#include "kernels/fp32/reference/conv2d.h"
-#include "kernels/fp32/reference/elementwise_binary.h"
-#include "kernels/fp32/reference/gemm.h"
-#include "kernels/fp32/reference/global_averagepool.h"
-#include "kernels/fp32/reference/matmul.h"
-#include "kernels/fp32/reference/maxpool.h"
-#include "kernels/fp32/reference/quantize_linear.h"
-#include "kernels/fp32/reference/relu.h"
-#include "kernels/fp32/reference/softmax.h"
-#include "kernels/fp32/reference/transpose.h"
+#include "kernels/fp32/kernel_table.h"
+#include "kernels/fp32/portable/conv_plan.h"
 
 namespace tinyptq {
 
-namespace ref = fp32_ref;
+using fp32_engine::Plan;
+using fp32_engine::Step;
+using fp32_engine::StepKind;
 
 namespace {
 
-constexpr size_t kMaxCachedPlans = 4;
+constexpr size_t kMaxCachedPlans = 8;
 
-using StepParams = std::variant<std::monostate, ref::Conv2dParams, ref::BatchNormParams, ref::BroadcastParams,
-                                ref::Pool2dParams, ref::GlobalAveragePoolParams, ref::GemmParams, ref::MatMulParams,
-                                ref::SoftmaxParams, ref::TransposeParams, ref::QuantParams>;
+// Buffers of one thread: value slots and kernel scratch.
+struct Workspace {
+  std::vector<Tensor> slots;
+  std::vector<float> scratch;
+  Tensor input;  // depth-first: the current image
+  void fit(const Plan& plan) {
+    if (slots.size() < size_t(plan.slots)) slots.resize(size_t(plan.slots));
+    if (scratch.size() < size_t(plan.scratch_floats)) scratch.resize(size_t(plan.scratch_floats));
+  }
+};
 
-std::string node_label(const Node& node) { return "node '" + node.name + "' (" + op_name(node.op) + ")"; }
+Tensor& prepare_float_output(const Plan& plan, const Step& step, Workspace& ws) {
+  Tensor& t = ws.slots[plan.slot[step.output]];
+  t.dtype = DType::kFloat32;
+  t.shape = step.out_shape;
+  t.f.resize(size_t(num_elements(step.out_shape)));
+  t.i.clear();
+  return t;
+}
 
-// The quantized type a QuantizeLinear produces: its zero point's type, uint8 when the zero point is omitted.
-DType quantized_type(const Tensor* zero_point) { return zero_point ? zero_point->dtype : DType::kUint8; }
+// Runs items [begin, end) of a non-reference step; `out` was prepared by prepare_float_output.
+// planes: the Conv's phase planes for the whole batch, or null (built per image in scratch).
+void run_items(const fp32::KernelTable& k, const Plan& plan, const Step& step,
+               const std::vector<const Tensor*>& view, Tensor& out, int64_t begin, int64_t end,
+               const float* planes, float* scratch) {
+  auto in = [&](size_t j) { return step.inputs[j] >= 0 ? view[step.inputs[j]]->f.data() : nullptr; };
+  float* y = out.f.data();
+  const int64_t first = begin * fp32_engine::kElementwiseChunk;
+  const int64_t len = std::min(end * fp32_engine::kElementwiseChunk, step.count) - first;
+  switch (step.kind) {
+    case StepKind::kConv: {
+      const fp32::ConvRunFn run = step.conv->implicit ? k.conv.run : fp32::conv_run_reference;
+      run(*step.conv, in(0), in(1), y, plan.input_shape[0], begin, end, planes, scratch);
+      return;
+    }
+    case StepKind::kGemm: k.gemm.run(*step.gemm, in(0), y, begin, end); return;
+    case StepKind::kClamp: k.clamp.run(in(0) + first, y + first, len, step.lo, step.hi); return;
+    case StepKind::kAddClamp:
+      k.add_clamp.run(in(0) + first, in(1) + first, y + first, len, step.lo, step.hi);
+      return;
+    case StepKind::kCopy: std::memcpy(y + first, in(0) + first, size_t(len) * sizeof(float)); return;
+    case StepKind::kReference: return;
+  }
+}
 
 }  // namespace
 
-struct Fp32Engine::Plan {
-  Shape input_shape;
-  std::vector<Shape> out_shapes;   // per node
-  std::vector<StepParams> params;  // per node
+struct Fp32Engine::Impl {
+  Graph graph;
+  Fp32EngineOptions options;
+  const fp32::KernelTable* kernels = nullptr;
+  fp32_engine::ValueTable values;
+  std::vector<std::unique_ptr<Plan>> plans;  // most recent last
+  std::map<Shape, bool> separable;
+  std::unique_ptr<fp32_engine::ThreadPool> pool;
+  std::vector<Workspace> workspaces;  // per thread
+  std::vector<float> planes;          // layer-wise Conv phase planes of the whole batch
+
+  // Chunk size giving each thread a few chunks to balance with.
+  int64_t grain(int64_t items) const { return std::max<int64_t>(1, items / (int64_t(pool->size()) * 4)); }
+
+  const Plan& plan_for(const Shape& shape, bool fused) {
+    for (auto& p : plans)
+      if (p->input_shape == shape && p->fused == fused) return *p;
+    if (plans.size() >= kMaxCachedPlans) plans.erase(plans.begin());
+    plans.push_back(std::make_unique<Plan>(fp32_engine::make_plan(graph, values, shape, fused, *kernels)));
+    return *plans.back();
+  }
+
+  bool depth_first(const Shape& shape) {
+    auto it = separable.find(shape);
+    if (it != separable.end()) return it->second;
+    bool ok = fp32_engine::batch_separable(graph, shape);
+    for (int v : values.output_ids) ok = ok && !values.initializer[v];
+    if (separable.size() > 64) separable.clear();
+    separable[shape] = ok;
+    return ok;
+  }
+
+  // One step over the plan's whole batch, items split over the threads.
+  void run_step_parallel(const Plan& plan, const Step& step, std::vector<const Tensor*>& view) {
+    Workspace& ws = workspaces[0];
+    const Node& node = graph.nodes[step.node];
+    try {
+      if (step.kind == StepKind::kReference) {
+        std::vector<const Tensor*> in;
+        for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
+        ws.slots[plan.slot[step.output]] = fp32_engine::run_step(node, step.ref, step.out_shape, in);
+      } else {
+        Tensor& out = prepare_float_output(plan, step, ws);
+        const float* shared_planes = nullptr;
+        if (step.kind == StepKind::kConv && pool->size() > 1 && fp32::conv_planes_floats(*step.conv) > 0) {
+          // Phase planes once per image and channel, before the tiles that read them.
+          const fp32::ConvPlan& c = *step.conv;
+          const int64_t images = plan.input_shape[0], per = fp32::conv_planes_floats(c);
+          const int64_t channels = c.shape.in_channels;
+          if (planes.size() < size_t(images * per)) planes.resize(size_t(images * per));
+          const float* x = view[step.inputs[0]]->f.data();
+          pool->parallel_for(images * channels, grain(images * channels), [&](int, int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) {
+              const int64_t n = i / channels, ch = i % channels;
+              fp32::build_phase_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
+            }
+          });
+          shared_planes = planes.data();
+        }
+        pool->parallel_for(step.items, grain(step.items), [&](int w, int64_t b, int64_t e) {
+          run_items(*kernels, plan, step, view, out, b, e, shared_planes, workspaces[w].scratch.data());
+        });
+      }
+    } catch (const Error& e) {
+      throw Error(fp32_engine::node_label(node) + ": " + e.what());
+    }
+    view[step.output] = &ws.slots[plan.slot[step.output]];
+  }
+
+  // All steps of a batch-1 plan on one image, in one thread.
+  void run_image(const Plan& plan, Workspace& ws, std::vector<const Tensor*>& view) {
+    for (const Step& step : plan.steps) {
+      const Node& node = graph.nodes[step.node];
+      try {
+        if (step.kind == StepKind::kReference) {
+          std::vector<const Tensor*> in;
+          for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
+          ws.slots[plan.slot[step.output]] = fp32_engine::run_step(node, step.ref, step.out_shape, in);
+        } else {
+          Tensor& out = prepare_float_output(plan, step, ws);
+          run_items(*kernels, plan, step, view, out, 0, step.items, nullptr, ws.scratch.data());
+        }
+      } catch (const Error& e) {
+        throw Error(fp32_engine::node_label(node) + ": " + e.what());
+      }
+      view[step.output] = &ws.slots[plan.slot[step.output]];
+    }
+  }
+
+  std::vector<Tensor> run_depth_first(const Tensor& input) {
+    const int64_t n = input.shape[0];
+    Shape one = input.shape;
+    one[0] = 1;
+    const Plan& plan = plan_for(one, options.fuse);
+    const int64_t in_per = num_elements(one);
+    std::vector<Tensor> outputs;
+    for (int v : values.output_ids) {
+      Tensor t;
+      t.dtype = plan.dtypes[v];
+      t.shape = plan.shapes[v];
+      t.shape[0] = n;
+      if (t.dtype == DType::kFloat32) t.f.resize(size_t(num_elements(t.shape)));
+      else t.i.resize(size_t(num_elements(t.shape)));
+      outputs.push_back(std::move(t));
+    }
+    for (auto& ws : workspaces) ws.fit(plan);
+    pool->parallel_for(n, std::max<int64_t>(1, n / (int64_t(pool->size()) * 8)), [&](int w, int64_t b, int64_t e) {
+      Workspace& ws = workspaces[w];
+      std::vector<const Tensor*> view(values.initializer);
+      for (int64_t i = b; i < e; ++i) {
+        ws.input.dtype = DType::kFloat32;
+        ws.input.shape = one;
+        ws.input.f.assign(input.f.begin() + i * in_per, input.f.begin() + (i + 1) * in_per);
+        view[values.input_id] = &ws.input;
+        run_image(plan, ws, view);
+        for (size_t k = 0; k < values.output_ids.size(); ++k) {
+          const Tensor& src = *view[values.output_ids[k]];
+          Tensor& dst = outputs[k];
+          check(src.dtype == dst.dtype, std::string("output '") + values.names[values.output_ids[k]] + "' is " +
+                                            dtype_name(src.dtype) + ", expected " + dtype_name(dst.dtype));
+          if (src.dtype == DType::kFloat32)
+            std::copy(src.f.begin(), src.f.end(), dst.f.begin() + i * int64_t(src.f.size()));
+          else
+            std::copy(src.i.begin(), src.i.end(), dst.i.begin() + i * int64_t(src.i.size()));
+        }
+      }
+    });
+    return outputs;
+  }
+
+  std::vector<Tensor> run_layer_wise(const Tensor& input, const Tap& tap) {
+    const Plan& plan = plan_for(input.shape, options.fuse && !tap);
+    for (auto& ws : workspaces) ws.fit(plan);
+    std::vector<const Tensor*> view(values.initializer);
+    view[values.input_id] = &input;
+    if (tap) tap(values.names[values.input_id], input);
+    for (const Step& step : plan.steps) {
+      run_step_parallel(plan, step, view);
+      if (tap) tap(values.names[step.output], *view[step.output]);
+    }
+    std::vector<Tensor> outputs;
+    for (int v : values.output_ids) outputs.push_back(*view[v]);
+    return outputs;
+  }
 };
 
 Fp32Engine::~Fp32Engine() = default;
 Fp32Engine::Fp32Engine(Fp32Engine&&) noexcept = default;
 Fp32Engine& Fp32Engine::operator=(Fp32Engine&&) noexcept = default;
 
-Fp32Engine::Fp32Engine(Graph graph) : graph_(std::move(graph)) {
-  graph_.validate_and_sort();
-  const ValueInfo& input = graph_image_input(graph_);
+Fp32Engine::Fp32Engine(Graph graph) : Fp32Engine(std::move(graph), Fp32EngineOptions{}) {}
 
+Fp32Engine::Fp32Engine(Graph graph, Fp32EngineOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  check(options.threads >= 0, "Fp32Engine threads must be >= 0, got " + std::to_string(options.threads));
+  if (options.threads == 0) options.threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  options.threads = std::min(options.threads, 256);
+  m.options = options;
+  m.kernels = options.kernels ? options.kernels : &fp32::best_kernels();
+  m.graph = std::move(graph);
+  Graph& g = m.graph;
+  g.validate_and_sort();
+  const ValueInfo& input = graph_image_input(g);
+  for (const auto& [name, t] : g.initializers)
+    check(t.stored() == num_elements(t.shape), "initializer '" + name + "' holds " + std::to_string(t.stored()) +
+                                                   " values for shape " + shape_str(t.shape));
+
+  fp32_engine::ValueTable& v = m.values;
   std::map<std::string, int> ids;
   auto id_of = [&](const std::string& name) {
-    auto [it, inserted] = ids.emplace(name, int(value_names_.size()));
+    auto [it, inserted] = ids.emplace(name, int(v.names.size()));
     if (inserted) {
-      value_names_.push_back(name);
-      initializer_of_.push_back(graph_.initializer(name));
+      v.names.push_back(name);
+      v.initializer.push_back(g.initializer(name));
     }
     return it->second;
   };
-  input_id_ = id_of(input.name);
-  for (const Node& node : graph_.nodes) {
+  v.input_id = id_of(input.name);
+  for (const Node& node : g.nodes) {
     std::vector<int> in;
-    for (const auto& v : node.inputs) in.push_back(v.empty() ? -1 : id_of(v));
-    node_inputs_.push_back(std::move(in));
-    check(!node.outputs.empty() && !node.outputs[0].empty(), node_label(node) + ": has no output");
-    node_output_.push_back(id_of(node.outputs[0]));
+    for (const auto& name : node.inputs) in.push_back(name.empty() ? -1 : id_of(name));
+    check(!in.empty() && in[0] >= 0, fp32_engine::node_label(node) + ": has no input");
+    v.node_inputs.push_back(std::move(in));
+    check(!node.outputs.empty() && !node.outputs[0].empty(), fp32_engine::node_label(node) + ": has no output");
+    v.node_output.push_back(id_of(node.outputs[0]));
   }
-  for (const auto& out : graph_.outputs) output_ids_.push_back(id_of(out.name));
-
-  // Release plan: an intermediate (node output, not a graph output) dies after its last consumer, or right
-  // after its producer when nothing reads it.
-  std::vector<int> last_use(value_names_.size(), -1);
-  for (size_t k = 0; k < graph_.nodes.size(); ++k) {
-    last_use[node_output_[k]] = int(k);
-    for (int v : node_inputs_[k])
-      if (v >= 0) last_use[v] = int(k);
-  }
-  std::vector<bool> keep(value_names_.size(), false);
-  for (int v : output_ids_) keep[v] = true;
-  release_after_.resize(graph_.nodes.size());
-  for (size_t k = 0; k < graph_.nodes.size(); ++k) {
-    const int v = node_output_[k];
-    if (!keep[v]) release_after_[last_use[v]].push_back(v);
-  }
+  for (const auto& out : g.outputs) v.output_ids.push_back(id_of(out.name));
 
   // Static checks for the declared input shape (batch 1), when every other dim is known.
   Shape declared = input.shape;
@@ -94,252 +266,37 @@ Fp32Engine::Fp32Engine(Graph graph) : graph_(std::move(graph)) {
   for (size_t d = 1; d < declared.size(); ++d) known = known && declared[d] >= 0;
   if (known) {
     declared[0] = 1;
-    infer_shapes(graph_, declared);
+    infer_shapes(g, declared);
   }
   // Inputs that must be constants: Clip bounds, Q/DQ scales and zero points, the Reshape shape.
-  for (const Node& node : graph_.nodes) {
+  for (const Node& node : g.nodes) {
     const bool constant_tail = node.op == Op::kClip || node.op == Op::kQuantizeLinear ||
                                node.op == Op::kDequantizeLinear || node.op == Op::kReshape;
     if (!constant_tail) continue;
     for (size_t k = 1; k < node.inputs.size(); ++k)
-      check(node.inputs[k].empty() || graph_.is_initializer(node.inputs[k]),
-            node_label(node) + ": input " + std::to_string(k) + " ('" + node.inputs[k] +
+      check(node.inputs[k].empty() || g.is_initializer(node.inputs[k]),
+            fp32_engine::node_label(node) + ": input " + std::to_string(k) + " ('" + node.inputs[k] +
                 "') must be an initializer");
   }
+  m.pool = std::make_unique<fp32_engine::ThreadPool>(options.threads);
+  m.workspaces.resize(size_t(options.threads));
 }
 
-namespace {
-
-StepParams make_step(const Node& node, const std::map<std::string, Shape>& shapes, const Graph& graph) {
-  auto shape = [&](size_t k) -> const Shape* {
-    return k < node.inputs.size() && !node.inputs[k].empty() ? &shapes.at(node.inputs[k]) : nullptr;
-  };
-  const Shape& x = *shape(0);
-  const Attrs& at = node.attrs;
-  switch (node.op) {
-    case Op::kConv: {
-      const Attrs r = resolved_pads(node, x, *shape(1));
-      return ref::make_conv2d_params(x, *shape(1), ref::window2d_from_attrs(r), r.group);
-    }
-    case Op::kBatchNormalization:
-      return ref::make_batchnorm_params(x, *shape(1), *shape(2), *shape(3), *shape(4), at.epsilon);
-    case Op::kAdd: case Op::kMul: case Op::kSub:
-      return ref::make_broadcast_params(x, *shape(1));
-    case Op::kAveragePool: case Op::kMaxPool:
-      return ref::make_pool2d_params(x, ref::window2d_from_attrs(resolved_pads(node, x)));
-    case Op::kGlobalAveragePool:
-      return ref::make_global_averagepool_params(x);
-    case Op::kGemm:
-      return ref::make_gemm_params(x, *shape(1), shape(2), at.trans_a, at.trans_b, at.alpha, at.beta);
-    case Op::kMatMul:
-      return ref::make_matmul_params(x, *shape(1));
-    case Op::kSoftmax:
-      return ref::make_softmax_params(x, at.axis);
-    case Op::kTranspose:
-      return ref::make_transpose_params(x, at.perm);
-    case Op::kQuantizeLinear: {
-      const Tensor* zp = node.inputs.size() > 2 ? graph.initializer(node.inputs[2]) : nullptr;
-      return ref::make_quant_params(x, *shape(1), shape(2), at.axis, quantized_type(zp));
-    }
-    case Op::kDequantizeLinear:
-      return ref::make_quant_params(x, *shape(1), shape(2), at.axis, DType::kInt32);
-    case Op::kRelu: case Op::kClip: case Op::kIdentity: case Op::kFlatten: case Op::kReshape:
-      return std::monostate{};
-  }
-  return std::monostate{};
-}
-
-// Typed access to a node's input k, checking its dtype.
-const float* floats(const Node& node, const std::vector<const Tensor*>& in, size_t k) {
-  const Tensor* t = k < in.size() ? in[k] : nullptr;
-  if (!t) return nullptr;
-  check(t->dtype == DType::kFloat32, "input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " +
-                                         dtype_name(t->dtype) + ", expected float32");
-  return t->f.data();
-}
-
-const int64_t* ints(const Node& node, const std::vector<const Tensor*>& in, size_t k) {
-  const Tensor* t = k < in.size() ? in[k] : nullptr;
-  if (!t) return nullptr;
-  check(is_integer(t->dtype), "input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " +
-                                  dtype_name(t->dtype) + ", expected an integer type");
-  return t->i.data();
-}
-
-// Computes one node. `steal` holds the input-0 tensor when the node is its last user and it may be reused.
-Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape,
-                const std::vector<const Tensor*>& in, Tensor* steal) {
-  const Attrs& at = node.attrs;
-  auto float_out = [&] { return Tensor::zeros(out_shape); };
-  switch (node.op) {
-    case Op::kIdentity: case Op::kFlatten: case Op::kReshape: {
-      Tensor y = steal ? std::move(*steal) : *in[0];
-      y.shape = out_shape;
-      return y;
-    }
-    case Op::kTranspose: {
-      const auto& p = std::get<ref::TransposeParams>(step);
-      if (in[0]->dtype == DType::kFloat32) {
-        Tensor y = float_out();
-        ref::transpose(p, in[0]->f.data(), y.f.data());
-        return y;
-      }
-      Tensor y = Tensor::from_ints(in[0]->dtype, out_shape, std::vector<int64_t>(in[0]->i.size()));
-      ref::transpose(p, in[0]->i.data(), y.i.data());
-      return y;
-    }
-    case Op::kRelu: {
-      const float* x = floats(node, in, 0);
-      Tensor y = steal ? std::move(*steal) : float_out();
-      ref::relu(int64_t(y.f.size()), x, y.f.data());
-      return y;
-    }
-    case Op::kClip: {
-      const float* x = floats(node, in, 0);
-      ref::ClipParams p{num_elements(out_shape), at.clip_min, at.clip_max};
-      if (const float* lo = floats(node, in, 1)) p.min = lo[0];
-      if (const float* hi = floats(node, in, 2)) p.max = hi[0];
-      Tensor y = steal ? std::move(*steal) : float_out();
-      ref::clip(p, x, y.f.data());
-      return y;
-    }
-    case Op::kConv: {
-      Tensor y = float_out();
-      ref::conv2d(std::get<ref::Conv2dParams>(step), floats(node, in, 0), floats(node, in, 1),
-                  floats(node, in, 2), y.f.data());
-      return y;
-    }
-    case Op::kBatchNormalization: {
-      Tensor y = float_out();
-      ref::batchnorm(std::get<ref::BatchNormParams>(step), floats(node, in, 0), floats(node, in, 1),
-                     floats(node, in, 2), floats(node, in, 3), floats(node, in, 4), y.f.data());
-      return y;
-    }
-    case Op::kAdd: case Op::kMul: case Op::kSub: {
-      const auto kind = node.op == Op::kAdd ? ref::BinaryOp::kAdd
-                        : node.op == Op::kSub ? ref::BinaryOp::kSub : ref::BinaryOp::kMul;
-      Tensor y = float_out();
-      ref::elementwise_binary(std::get<ref::BroadcastParams>(step), kind, floats(node, in, 0), floats(node, in, 1),
-                              y.f.data());
-      return y;
-    }
-    case Op::kAveragePool: {
-      Tensor y = float_out();
-      ref::averagepool(std::get<ref::Pool2dParams>(step), at.count_include_pad, floats(node, in, 0), y.f.data());
-      return y;
-    }
-    case Op::kMaxPool: {
-      Tensor y = float_out();
-      ref::maxpool(std::get<ref::Pool2dParams>(step), floats(node, in, 0), y.f.data());
-      return y;
-    }
-    case Op::kGlobalAveragePool: {
-      Tensor y = float_out();
-      ref::global_averagepool(std::get<ref::GlobalAveragePoolParams>(step), floats(node, in, 0), y.f.data());
-      return y;
-    }
-    case Op::kGemm: {
-      Tensor y = float_out();
-      ref::gemm(std::get<ref::GemmParams>(step), floats(node, in, 0), floats(node, in, 1), floats(node, in, 2),
-                y.f.data());
-      return y;
-    }
-    case Op::kMatMul: {
-      Tensor y = float_out();
-      ref::matmul(std::get<ref::MatMulParams>(step), floats(node, in, 0), floats(node, in, 1), y.f.data());
-      return y;
-    }
-    case Op::kSoftmax: {
-      Tensor y = float_out();
-      ref::softmax(std::get<ref::SoftmaxParams>(step), floats(node, in, 0), y.f.data());
-      return y;
-    }
-    case Op::kQuantizeLinear: {
-      const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
-      const DType qtype = quantized_type(zp);
-      check(qtype == DType::kUint8 || qtype == DType::kInt8,
-            std::string("zero point type ") + dtype_name(qtype) + " is not supported (uint8 or int8)");
-      const float* x = floats(node, in, 0);
-      Tensor y = Tensor::from_ints(qtype, out_shape, std::vector<int64_t>(num_elements(out_shape)));
-      ref::quantize_linear(std::get<ref::QuantParams>(step), x, floats(node, in, 1), ints(node, in, 2), y.i.data());
-      return y;
-    }
-    case Op::kDequantizeLinear: {
-      const int64_t* q = ints(node, in, 0);
-      if (in.size() > 2 && in[2])
-        check(in[2]->dtype == in[0]->dtype, std::string("zero point type ") + dtype_name(in[2]->dtype) +
-                                                " differs from input type " + dtype_name(in[0]->dtype));
-      Tensor y = float_out();
-      ref::dequantize_linear(std::get<ref::QuantParams>(step), q, floats(node, in, 1), ints(node, in, 2),
-                             y.f.data());
-      return y;
-    }
-  }
-  throw Error("unsupported operator");
-}
-
-}  // namespace
+const Graph& Fp32Engine::graph() const { return impl_->graph; }
+int Fp32Engine::threads() const { return impl_->options.threads; }
+const char* Fp32Engine::kernel_isa() const { return impl_->kernels->isa; }
 
 std::vector<Tensor> Fp32Engine::run(const Tensor& input, const Tap& tap) {
-  check(input.dtype == DType::kFloat32, std::string("engine input must be float32, got ") + dtype_name(input.dtype));
-  check(int64_t(input.f.size()) == num_elements(input.shape),
-        "engine input holds " + std::to_string(input.f.size()) + " values for shape " + shape_str(input.shape));
-
-  // Kernel parameters for this input shape (cached).
-  const Plan* plan = nullptr;
-  for (const Plan& p : plans_)
-    if (p.input_shape == input.shape) plan = &p;
-  if (!plan) {
-    const auto shapes = infer_shapes(graph_, input.shape);
-    Plan p;
-    p.input_shape = input.shape;
-    for (const Node& node : graph_.nodes) {
-      try {
-        p.params.push_back(make_step(node, shapes, graph_));
-      } catch (const Error& e) {
-        throw Error(node_label(node) + ": " + e.what());
-      }
-      p.out_shapes.push_back(shapes.at(node.outputs[0]));
-    }
-    if (plans_.size() >= kMaxCachedPlans) plans_.erase(plans_.begin());
-    plans_.push_back(std::move(p));
-    plan = &plans_.back();
-  }
-
-  // Value table: initializers and the input are referenced, node outputs owned in `slots`.
-  std::vector<Tensor> slots(value_names_.size());
-  std::vector<const Tensor*> view(initializer_of_);
-  view[input_id_] = &input;
-  if (tap) tap(value_names_[input_id_], input);
-
-  for (size_t k = 0; k < graph_.nodes.size(); ++k) {
-    const Node& node = graph_.nodes[k];
-    std::vector<const Tensor*> in;
-    for (int v : node_inputs_[k]) in.push_back(v >= 0 ? view[v] : nullptr);
-    // Reuse input 0's buffer when this node is its last user (elementwise and copy ops only).
-    Tensor* steal = nullptr;
-    const int x = node_inputs_[k][0];
-    const bool same_size = num_elements(plan->out_shapes[k]) == num_elements(view[x]->shape);
-    if (same_size && view[x] == &slots[x] && node.op != Op::kTranspose)
-      for (int v : release_after_[k])
-        if (v == x && std::count(node_inputs_[k].begin(), node_inputs_[k].end(), x) == 1) steal = &slots[x];
-    const int out = node_output_[k];
-    try {
-      slots[out] = run_step(node, plan->params[k], plan->out_shapes[k], in, steal);
-    } catch (const Error& e) {
-      throw Error(node_label(node) + ": " + e.what());
-    }
-    view[out] = &slots[out];
-    if (tap) tap(value_names_[out], slots[out]);
-    for (int v : release_after_[k]) {
-      slots[v] = Tensor();
-      view[v] = nullptr;
-    }
-  }
-
-  std::vector<Tensor> outputs;
-  for (int v : output_ids_) outputs.push_back(*view[v]);
-  return outputs;
+  Impl& m = *impl_;
+  check(input.dtype == DType::kFloat32,
+        std::string("engine input must be float32, got ") + dtype_name(input.dtype));
+  check(
+      int64_t(input.f.size()) == num_elements(input.shape),
+      "engine input holds " + std::to_string(input.f.size()) + " values for shape " + shape_str(input.shape));
+  check_input_shape(m.graph, input.shape);
+  const bool per_image = !tap && !input.shape.empty() && input.shape[0] >= m.options.threads && input.shape[0] > 1 &&
+                         m.depth_first(input.shape);
+  return per_image ? m.run_depth_first(input) : m.run_layer_wise(input, tap);
 }
 
 }  // namespace tinyptq

@@ -1,13 +1,24 @@
-// The FP32 engine: runs a graph with the float reference kernels (src/kernels/fp32/reference). Defines what
-// "correct" means for every other engine. QuantizeLinear / DequantizeLinear run as float simulation (quantized
-// values widened into Tensor::i), so QDQ graphs run too.
+// The FP32 engine: runs a float graph (or a QDQ graph as float simulation: quantized values widened into
+// Tensor::i). The reference kernels (src/kernels/fp32/reference) define what "correct" means; the engine
+// runs the optimized kernels of a fp32::KernelTable (chosen once from CPUID) where it has them — Conv, Gemm,
+// Add, Relu, Clip, copies — and the reference kernels for every other operator.
 //
-// Prepare (constructor) is separate from run: it validates and sorts the graph, checks every node, and builds
-// the value table and the release plan (each intermediate is freed right after its last consumer ran). Kernel
-// parameters depend on the input shape; they are computed on the first run with a given shape and reused.
+// Prepare (constructor) validates and sorts the graph and checks every node. Per input shape the engine
+// makes a plan once (shapes, fused steps, weights packed for the kernels, buffer slots) and reuses it:
+// run() then allocates only its outputs, and buffers only when a larger shape arrives.
+//
+// Execution: without a tap, Conv [→ BatchNormalization] [→ Add] [→ Relu | Clip] chains run as one fused
+// step. With N ≥ threads images, each thread runs the whole graph on its share of the images, one image at
+// a time (cache-resident, no synchronisation); with fewer images, or with a tap, steps run one after the
+// other over the whole batch, each split over the threads (by images, pixel tiles and channel blocks).
+// Results do not depend on the thread count: every output element is computed by one thread, in the same
+// order. With a tap nothing is fused (every value is materialised), so results may differ from a run
+// without a tap by float rounding (~1e-7 relative).
+//
+// run() updates the plan cache: one engine per calling thread.
 #pragma once
 #include <functional>
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,12 +27,27 @@
 
 namespace tinyptq {
 
+namespace fp32 {
+struct KernelTable;
+}
+
+struct Fp32EngineOptions {
+  // Threads used by run() (the caller plus threads − 1 workers); 0 = std::thread::hardware_concurrency().
+  // The default 1 suits callers that already run engines in parallel (the study, tests).
+  int threads = 1;
+  // Kernel table (fp32::available_kernels()); null = fp32::best_kernels().
+  const fp32::KernelTable* kernels = nullptr;
+  // Fuse Conv/BN/Add/Relu chains when run() has no tap.
+  bool fuse = true;
+};
+
 class Fp32Engine {
  public:
   // Throws Error naming the node/value on an invalid graph or an unsupported node (wrong input count,
   // extra outputs, a Reshape shape that is not an int64 initializer, inconsistent shapes for the declared
-  // input shape).
+  // input shape), and on negative threads.
   explicit Fp32Engine(Graph graph);
+  Fp32Engine(Graph graph, Fp32EngineOptions options);
   ~Fp32Engine();
   Fp32Engine(Fp32Engine&&) noexcept;
   Fp32Engine& operator=(Fp32Engine&&) noexcept;
@@ -33,20 +59,13 @@ class Fp32Engine {
   // Throws Error on a bad input (dtype, shape) or when a node fails (message names the node).
   std::vector<Tensor> run(const Tensor& input, const Tap& tap = nullptr);
 
-  const Graph& graph() const { return graph_; }
+  const Graph& graph() const;
+  int threads() const;
+  const char* kernel_isa() const;  // "avx512", "avx2" or "reference"
 
  private:
-  struct Plan;  // kernel parameters for one input shape
-
-  Graph graph_;
-  int input_id_ = -1;
-  std::vector<std::string> value_names_;             // value id → name
-  std::vector<const Tensor*> initializer_of_;        // value id → initializer, or null
-  std::vector<std::vector<int>> node_inputs_;        // per node: value ids, -1 for an omitted input
-  std::vector<int> node_output_;                     // per node: value id of its output
-  std::vector<std::vector<int>> release_after_;      // per node: intermediates whose last use it is
-  std::vector<int> output_ids_;                      // graph outputs
-  std::vector<Plan> plans_;                          // cached per input shape (a few at most)
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tinyptq

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <new>
 
 #include "core/error.h"
@@ -42,6 +43,14 @@ struct IntEngine::Impl {
   const int8::KernelTable* kernels = nullptr;
   std::unique_ptr<qdq::ThreadPool> pool;
   std::vector<std::vector<uint8_t>> scratch;  // per worker
+  std::vector<uint8_t*> base;                 // per value, for the current run
+  std::vector<qdq::RunContext> contexts;      // per worker: base and its scratch
+
+  // The step being run and how it is split (read by `job`, which the pool runs on every worker).
+  const qdq::Step* step = nullptr;
+  int64_t images = 0;
+  bool split_images = true;
+  std::function<void(int)> job;
 
   // Arena: storage value r holds its images at arena + offset[r]·N (per-image offsets scale with the
   // batch, so the plan made for one image is valid for every N). External and view values have −1.
@@ -52,7 +61,8 @@ struct IntEngine::Impl {
 
   void plan_buffers();
   void ensure_capacity(int64_t images);
-  void run_step(const qdq::Step& step, const std::vector<uint8_t*>& base, int64_t images);
+  void run_step(const qdq::Step& step, int64_t images);
+  void run_slice(int worker) const;
 };
 
 // Liveness of every storage value (first step writing it .. last step reading any view of it, graph outputs
@@ -109,42 +119,45 @@ void IntEngine::Impl::ensure_capacity(int64_t images) {
 // Splits a step over the workers: by images when there are at least as many images as workers, else by
 // output rows; small steps run on the calling thread. Each output element is computed by the same code
 // whatever the split, so results do not depend on the thread count.
-void IntEngine::Impl::run_step(const qdq::Step& step, const std::vector<uint8_t*>& base, int64_t images) {
+void IntEngine::Impl::run_step(const qdq::Step& s, int64_t n) {
   const int workers = pool->size();
-  const int64_t rows = step.rows();
-  auto context = [&](int w) {
-    qdq::RunContext ctx;
-    ctx.base = base;
-    ctx.scratch = scratch[w].data();
-    return ctx;
-  };
-  if (workers == 1 || step.cost() * double(images) < kMinParallelCost || (images < workers && rows < workers)) {
-    step.run(context(0), 0, images, {0, rows});
+  const int64_t rows = s.rows();
+  if (workers == 1 || s.cost() * double(n) < kMinParallelCost || (n < workers && rows < workers)) {
+    s.run(contexts[0], 0, n, {0, rows});
     return;
   }
-  if (images >= workers) {
-    pool->run([&](int w) {
-      const int64_t i0 = images * w / workers, i1 = images * (w + 1) / workers;
-      if (i1 > i0) step.run(context(w), i0, i1 - i0, {0, rows});
-    });
+  step = &s;
+  images = n;
+  split_images = n >= workers;
+  pool->run(job);
+}
+
+void IntEngine::Impl::run_slice(int w) const {
+  const int64_t workers = pool->size(), rows = step->rows();
+  if (split_images) {
+    const int64_t i0 = images * w / workers, i1 = images * (w + 1) / workers;
+    if (i1 > i0) step->run(contexts[w], i0, i1 - i0, {0, rows});
   } else {
-    pool->run([&](int w) {
-      const int64_t r0 = rows * w / workers, r1 = rows * (w + 1) / workers;
-      if (r1 > r0) step.run(context(w), 0, images, {r0, r1});
-    });
+    const int64_t r0 = rows * w / workers, r1 = rows * (w + 1) / workers;
+    if (r1 > r0) step->run(contexts[w], 0, images, {r0, r1});
   }
 }
 
 IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std::make_unique<Impl>()) {
-  check(opts.threads >= 1 && opts.threads <= kMaxThreads,
-        "threads must be between 1 and " + std::to_string(kMaxThreads) + ", got " + std::to_string(opts.threads));
+  check(opts.threads >= 1 && opts.threads <= kMaxThreads, "threads must be between 1 and " +
+                                                              std::to_string(kMaxThreads) + ", got " +
+                                                              std::to_string(opts.threads));
   Graph g = qdq_graph;
   g.validate_and_sort();
   impl_->kernels = &int8::best_kernels();
   impl_->plan = lower_qdq_graph(g, *impl_->kernels);
   impl_->plan_buffers();
-  impl_->pool = std::make_unique<qdq::ThreadPool>(opts.threads);
-  impl_->scratch.assign(size_t(opts.threads), std::vector<uint8_t>(impl_->plan.scratch_bytes() + kAlign));
+  Impl& m = *impl_;
+  m.pool = std::make_unique<qdq::ThreadPool>(opts.threads);
+  m.scratch.assign(size_t(opts.threads), std::vector<uint8_t>(m.plan.scratch_bytes() + kAlign));
+  m.base.assign(m.plan.values.size(), nullptr);
+  for (int w = 0; w < opts.threads; ++w) m.contexts.push_back({m.base.data(), m.scratch[w].data()});
+  m.job = [&m](int w) { m.run_slice(w); };
 }
 
 IntEngine::~IntEngine() = default;
@@ -154,28 +167,32 @@ IntEngine& IntEngine::operator=(IntEngine&&) noexcept = default;
 std::vector<Tensor> IntEngine::run(const Tensor& input) {
   Impl& m = *impl_;
   const qdq::Value& in = m.plan.values[m.plan.input];
-  check(input.dtype == DType::kFloat32, std::string("input must be float32, got ") + dtype_name(input.dtype));
+  if (input.dtype != DType::kFloat32)
+    throw Error(std::string("input must be float32, got ") + dtype_name(input.dtype));
   bool shape_ok = input.shape.size() == in.shape.size() && !input.shape.empty();
   for (size_t d = 1; shape_ok && d < in.shape.size(); ++d) shape_ok = input.shape[d] == in.shape[d];
-  Shape expected = in.shape;
-  expected[0] = -1;
-  check(shape_ok, "input has shape " + shape_str(input.shape) + ", expected " + shape_str(expected) +
-                      " for graph input '" + in.name + "'");
+  if (!shape_ok) {
+    Shape expected = in.shape;
+    expected[0] = -1;
+    throw Error("input has shape " + shape_str(input.shape) + ", expected " + shape_str(expected) +
+                " for graph input '" + in.name + "'");
+  }
   const int64_t images = input.shape[0];
-  check(int64_t(input.f.size()) == input.size(), "input data does not match its shape " + shape_str(input.shape));
+  if (int64_t(input.f.size()) != input.size())
+    throw Error("input data does not match its shape " + shape_str(input.shape));
 
   std::vector<Tensor> outputs;
   if (images > 0) {
     m.ensure_capacity(images);
-    std::vector<uint8_t*> base(m.plan.values.size(), nullptr);
+    std::vector<uint8_t*>& base = m.base;
     for (size_t v = 0; v < base.size(); ++v) {
       const int root = m.plan.storage_of(int(v));
       if (m.plan.values[root].external)
         base[v] = reinterpret_cast<uint8_t*>(const_cast<float*>(input.f.data()));
-      else if (m.offset[root] >= 0)
-        base[v] = m.arena.get() + m.offset[root] * images;
+      else
+        base[v] = m.offset[root] >= 0 ? m.arena.get() + m.offset[root] * images : nullptr;
     }
-    for (const auto& step : m.plan.steps) m.run_step(*step, base, images);
+    for (const auto& step : m.plan.steps) m.run_step(*step, images);
 
     for (int v : m.plan.outputs) {
       const qdq::Value& value = m.plan.values[v];
@@ -207,9 +224,10 @@ std::vector<Tensor> IntEngine::run(const Tensor& input) {
 
 std::string IntEngine::describe() const {
   const qdq::Plan& plan = impl_->plan;
-  std::string s = "integer engine (" + std::string(impl_->kernels->isa) + " kernels): " +
-                  std::to_string(integer_op_count()) + " integer, " + std::to_string(float_op_count()) +
-                  " float, " + std::to_string(plan.steps.size() - integer_op_count() - float_op_count()) +
+  std::string s = "integer engine (" + std::string(impl_->kernels->isa) +
+                  " kernels): " + std::to_string(integer_op_count()) + " integer, " +
+                  std::to_string(float_op_count()) + " float, " +
+                  std::to_string(plan.steps.size() - integer_op_count() - float_op_count()) +
                   " layout steps; arena " + std::to_string(impl_->arena_per_image) + " bytes per image\n";
   char buf[64];
   for (size_t i = 0; i < plan.steps.size(); ++i) {

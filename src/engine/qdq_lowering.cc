@@ -1,5 +1,6 @@
 #include "engine/qdq_lowering.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -27,7 +28,8 @@ std::string label(const Node& n) { return "node '" + n.name + "' (" + op_name(n.
 // How a graph value is available in the plan.
 struct Binding {
   enum Kind { kFloat, kQuant, kDequantized, kConstant } kind = kFloat;
-  int value = -1;  // kFloat / kQuant: the value; kDequantized: the quantized value DQ reads (with DQ's params)
+  int value =
+      -1;  // kFloat / kQuant: the value; kDequantized: the quantized value DQ reads (with DQ's params)
 };
 
 // A matched op's output: optional Relu/Clip, then the QuantizeLinear whose output the op produces.
@@ -84,13 +86,19 @@ class Lowering {
                             " (only the batch may be symbolic)");
     shapes_ = infer_shapes(g_, one);
     const auto shapes2 = infer_shapes(g_, two);
+    dynamic_.insert(in.name);
     for (const Node& n : g_.nodes) {
+      const bool dynamic = std::any_of(n.inputs.begin(), n.inputs.end(),
+                                       [&](const std::string& v) { return dynamic_.count(v) != 0; });
+      if (!dynamic) continue;  // a constant (e.g. a dequantized weight)
+      dynamic_.insert(n.outputs[0]);
       const Shape& s1 = shapes_.at(n.outputs[0]);
       const Shape& s2 = shapes2.at(n.outputs[0]);
       check(!s1.empty() && s1[0] == 1 && s2[0] == 2 && num_elements(s2) == 2 * num_elements(s1),
             label(n) + ": output '" + n.outputs[0] + "' does not keep the batch on axis 0 (" + shape_str(s2) +
                 " for 2 images); the integer engine runs images independently");
-      check(s1.size() <= kMaxRank, label(n) + ": rank above " + std::to_string(kMaxRank) + " is not supported");
+      check(s1.size() <= kMaxRank,
+            label(n) + ": rank above " + std::to_string(kMaxRank) + " is not supported");
     }
   }
 
@@ -209,8 +217,10 @@ class Lowering {
     int c = sole_consumer(cur);
     const Node* n = &g_.nodes[c];
     if (allow_activation && (n->op == Op::kRelu || n->op == Op::kClip)) {
-      if (n->op == Op::kRelu) lo = 0;
-      else lo = n->attrs.clip_min, hi = n->attrs.clip_max;
+      if (n->op == Op::kRelu)
+        lo = 0;
+      else
+        lo = n->attrs.clip_min, hi = n->attrs.clip_max;
       if (!(lo <= hi)) return std::nullopt;
       t.nodes.push_back(c);
       cur = n->outputs[0];
@@ -252,16 +262,36 @@ class Lowering {
 
   void lower_node(int n) {
     const Node& node = g_.nodes[n];
+    if (!dynamic_.count(node.outputs[0])) {
+      check(node.op == Op::kDequantizeLinear || node.op == Op::kIdentity,
+            "computes a constant; only DequantizeLinear of initializers is folded (fold constants first)");
+    }
     switch (node.op) {
       case Op::kQuantizeLinear: return lower_quantize(node);
       case Op::kDequantizeLinear: return lower_dequantize(node);
       case Op::kIdentity: bindings_[node.outputs[0]] = binding(node.inputs[0]); return;
-      case Op::kConv: if (lower_conv(n)) return; break;
-      case Op::kGemm: if (lower_gemm(n)) return; break;
-      case Op::kMatMul: if (lower_matmul(n)) return; break;
-      case Op::kAdd: if (lower_add(n)) return; break;
-      case Op::kAveragePool: case Op::kMaxPool: case Op::kGlobalAveragePool: if (lower_pool(n)) return; break;
-      case Op::kFlatten: case Op::kReshape: case Op::kTranspose: if (lower_quant_move(n)) return; break;
+      case Op::kConv:
+        if (lower_conv(n)) return;
+        break;
+      case Op::kGemm:
+        if (lower_gemm(n)) return;
+        break;
+      case Op::kMatMul:
+        if (lower_matmul(n)) return;
+        break;
+      case Op::kAdd:
+        if (lower_add(n)) return;
+        break;
+      case Op::kAveragePool:
+      case Op::kMaxPool:
+      case Op::kGlobalAveragePool:
+        if (lower_pool(n)) return;
+        break;
+      case Op::kFlatten:
+      case Op::kReshape:
+      case Op::kTranspose:
+        if (lower_quant_move(n)) return;
+        break;
       default: break;
     }
     lower_float(node);
@@ -354,20 +384,21 @@ class Lowering {
     p.output = tail->stage;
     const int8::ConvKernel& kernel =
         k_.conv.supports && !k_.conv.supports(shape) ? int8::reference_kernels().conv : k_.conv;
-    auto step = qdq::conv_step(kernel, p, {w->data.data(), bias.data(), zero_points.data(), multipliers.data()});
+    auto step =
+        qdq::conv_step(kernel, p, {w->data.data(), bias.data(), zero_points.data(), multipliers.data()});
     const auto& win = shape.window;
-    const std::string detail = "k" + std::to_string(win.kernel_h) + "x" + std::to_string(win.kernel_w) + " s" +
-                               std::to_string(win.stride_h) + " g" + std::to_string(shape.groups) + " w " +
-                               (w->axis < 0 ? "per-tensor" : "per-channel") + " x: " + xq.quant.str() +
-                               clamp_str(*tail);
+    const std::string detail = "k" + std::to_string(win.kernel_h) + "x" + std::to_string(win.kernel_w) +
+                               " s" + std::to_string(win.stride_h) + " g" + std::to_string(shape.groups) +
+                               " w " + (w->axis < 0 ? "per-tensor" : "per-channel") +
+                               " x: " + xq.quant.str() + clamp_str(*tail);
     const std::string nodes = covered(n, *tail);
     add_step(std::move(step), {input}, quant_output(*tail, Layout::kNHWC), nodes, detail);
     return true;
   }
 
   // Gemm/MatMul: x [1, K] per image times w given as [K, N] (k_major) or [N, K].
-  bool lower_matrix(int n, const std::string& weight, bool k_major, const std::string& bias_name, int bias_node,
-                    const Tail& tail) {
+  bool lower_matrix(int n, const std::string& weight, bool k_major, const std::string& bias_name,
+                    int bias_node, const Tail& tail) {
     const Node& node = g_.nodes[n];
     const Value* x = dequantized(node.inputs[0]);
     if (!x || x->shape.size() != 2) return false;
@@ -432,8 +463,8 @@ class Lowering {
         const std::string& other = a.inputs[0] == y ? a.inputs[1] : a.inputs[0];
         const auto tail = match_tail(a.outputs[0], true);
         const auto w = qdq::quantized_weight(g_, node.inputs[1]);
-        const bool constant_bias = g_.is_initializer(other) ||
-                                   (bindings_.count(other) && binding(other).kind == Binding::kConstant);
+        const bool constant_bias =
+            g_.is_initializer(other) || (bindings_.count(other) && binding(other).kind == Binding::kConstant);
         if (tail && w && w->shape.size() == 2 && constant_bias) {
           if (lower_matrix(n, node.inputs[1], true, other, add, *tail)) return true;
         }
@@ -463,8 +494,8 @@ class Lowering {
     p.output = tail->stage;
     const std::string detail = "a: " + qa.str() + " b: " + qb.str() + clamp_str(*tail);
     const std::string nodes = covered(n, *tail);
-    add_step(qdq::add_step(k_.add, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout), nodes,
-             detail);
+    add_step(qdq::add_step(k_.add, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
+             nodes, detail);
     return true;
   }
 
@@ -489,7 +520,8 @@ class Lowering {
       const Attrs r = resolved_pads(node, xq.shape);
       if (r.kernel_shape.size() != 2) return false;
       const auto shape = int8::make_pool_shape(in_h, in_w, channels, fp32_ref::window2d_from_attrs(r));
-      detail = "k" + std::to_string(r.kernel_shape[0]) + "x" + std::to_string(r.kernel_shape[1]) + " " + detail;
+      detail =
+          "k" + std::to_string(r.kernel_shape[0]) + "x" + std::to_string(r.kernel_shape[1]) + " " + detail;
       if (node.op == Op::kAveragePool) {
         int8::AvgPoolParams p;
         p.shape = shape;
@@ -516,8 +548,8 @@ class Lowering {
     return true;
   }
 
-  // Flatten / Reshape / Transpose / Identity of value `src` (float or quantized) into the node's output shape:
-  // a view when the bytes stay in place, else a permuted copy. Named `name`.
+  // Flatten / Reshape / Transpose / Identity of value `src` (float or quantized) into the node's output
+  // shape: a view when the bytes stay in place, else a permuted copy. Named `name`.
   int move(int src, const Node& node, const std::string& name) {
     const Shape& out_shape = shape_of(node.outputs[0]);
     if (node.op != Op::kTranspose) {
@@ -528,19 +560,19 @@ class Lowering {
     if (perm.empty())
       for (int64_t d = int64_t(out_shape.size()) - 1; d >= 0; --d) perm.push_back(d);
     const Value in = plan_.values[src];
-    std::vector<Layout> candidates = {Layout::kRowMajor};
-    if (out_shape.size() == 4) candidates.insert(in.quantized ? candidates.begin() : candidates.end(), Layout::kNHWC);
-    for (Layout layout : candidates) {
+    for (Layout layout : {Layout::kRowMajor, Layout::kNHWC}) {
+      if (layout == Layout::kNHWC && out_shape.size() != 4) continue;
       Value cand = in;
       cand.shape = out_shape, cand.layout = layout;
       const auto p = qdq::storage_permutation(in, cand, perm);
       if (qdq::is_trivial_permutation(qdq::storage_dims(in), p)) return view(src, name, out_shape, layout);
     }
-    Value out = in;
-    out.shape = out_shape, out.layout = candidates[0];
+    Value out = in;  // a real transpose, into graph order
+    out.shape = out_shape, out.layout = Layout::kRowMajor;
     const auto p = qdq::storage_permutation(in, out, perm);
     const int id = new_value(name, out_shape, out.layout, in.quantized ? &in.quant : nullptr);
-    add_step(qdq::permute_step(in.element_size(), qdq::storage_dims(in), p), {src}, id, node.name, "transpose");
+    add_step(qdq::permute_step(in.element_size(), qdq::storage_dims(in), p), {src}, id, node.name,
+             "transpose");
     return id;
   }
 
@@ -582,6 +614,9 @@ class Lowering {
         if (g_.is_initializer(v) || binding(v).kind == Binding::kConstant) {
           in.constant = constant(v);
           in.shape = in.constant->shape;
+        } else if (binding(v).kind == Binding::kDequantized) {  // reorder the bytes, then dequantize
+          in.value = dequantize(v, as_layout(binding(v).value, Layout::kRowMajor));
+          in.shape = plan_.values[in.value].shape;
         } else {
           in.value = as_layout(float_value(v), Layout::kRowMajor);
           in.shape = plan_.values[in.value].shape;
@@ -601,7 +636,8 @@ class Lowering {
   int output_value(const std::string& name) {
     const Binding& b = binding(name);
     switch (b.kind) {
-      case Binding::kFloat: case Binding::kQuant: return as_layout(b.value, Layout::kRowMajor);
+      case Binding::kFloat:
+      case Binding::kQuant: return as_layout(b.value, Layout::kRowMajor);
       case Binding::kDequantized: return as_layout(dequantize(name, b.value), Layout::kRowMajor);
       case Binding::kConstant: break;
     }
@@ -614,6 +650,7 @@ class Lowering {
   std::map<std::string, Shape> shapes_;  // per image
   std::map<std::string, std::vector<int>> consumers_;
   std::set<std::string> graph_outputs_;
+  std::set<std::string> dynamic_;  // values that depend on the graph input
   std::map<std::string, Binding> bindings_;
   std::set<int> fused_;
   std::map<std::pair<int, Layout>, int> layouts_;

@@ -1,11 +1,11 @@
 // Lowering of a QDQ graph into the integer engine's plan (engine/int/plan.h). Patterns, matched in graph
 // order on the DequantizeLinear outputs a node reads and the QuantizeLinear its output feeds:
 //   DQ(x), DQ(w)[, DQ(b)] → Conv → [Relu | Clip] → Q                      conv step (NHWC)
-//   DQ(x), DQ(w)[, DQ(b)] → Gemm → [Relu | Clip] → Q                      gemm step (transA 0, alpha = beta = 1)
-//   DQ(x), DQ(w) → MatMul [→ Add(bias)] → [Relu | Clip] → Q                gemm step
-//   DQ(a), DQ(b) → Add → [Relu | Clip] → Q                                add step (equal shapes)
-//   DQ(x) → AveragePool | MaxPool | GlobalAveragePool → [Relu | Clip] → Q  pool steps
-//   DQ(x) → Flatten | Reshape | Transpose → Q                             a view, or a copy; requantized
+//   DQ(x), DQ(w)[, DQ(b)] → Gemm → [Relu | Clip] → Q                      gemm step (transA 0, alpha = beta =
+//   1) DQ(x), DQ(w) → MatMul [→ Add(bias)] → [Relu | Clip] → Q                gemm step DQ(a), DQ(b) → Add →
+//   [Relu | Clip] → Q                                add step (equal shapes) DQ(x) → AveragePool | MaxPool |
+//   GlobalAveragePool → [Relu | Clip] → Q  pool steps DQ(x) → Flatten | Reshape | Transpose → Q a view, or a
+//   copy; requantized
 //                                                                          through a table if Q differs
 //   Q(float value) → quantize step;  Q(DQ(q)) → view or requantization;  DQ(q) read by a float op →
 //   dequantize step;  DQ(initializer) read by a float op → float constant.

@@ -35,9 +35,14 @@ Arity arity(Op op) {
     case Op::kConv: return {2, 3};
     case Op::kBatchNormalization: return {5, 5};
     case Op::kClip: return {1, 3};
-    case Op::kAdd: case Op::kMul: case Op::kSub: case Op::kMatMul: case Op::kReshape: return {2, 2};
+    case Op::kAdd:
+    case Op::kMul:
+    case Op::kSub:
+    case Op::kMatMul:
+    case Op::kReshape: return {2, 2};
     case Op::kGemm: return {2, 3};
-    case Op::kQuantizeLinear: case Op::kDequantizeLinear: return {2, 3};
+    case Op::kQuantizeLinear:
+    case Op::kDequantizeLinear: return {2, 3};
     default: return {1, 1};
   }
 }
@@ -56,7 +61,8 @@ const Shape& required_input(const std::map<std::string, Shape>& shapes, const No
   return *s;
 }
 
-void check_scalar_input(const std::map<std::string, Shape>& shapes, const Node& node, size_t k, const char* what) {
+void check_scalar_input(const std::map<std::string, Shape>& shapes, const Node& node, size_t k,
+                        const char* what) {
   const Shape* s = input_shape(shapes, node, k);
   if (s) check(num_elements(*s) == 1, std::string(what) + " must be a scalar, got " + shape_str(*s));
 }
@@ -68,7 +74,8 @@ Shape infer_node(const Graph& graph, const Node& node, const std::map<std::strin
             (a.max != a.required ? ".." + std::to_string(a.max) : ""));
   check(!node.outputs.empty() && !node.outputs[0].empty(), "has no output");
   for (size_t k = 1; k < node.outputs.size(); ++k)
-    check(node.outputs[k].empty(), "output " + std::to_string(k) + " ('" + node.outputs[k] + "') is not supported");
+    check(node.outputs[k].empty(),
+          "output " + std::to_string(k) + " ('" + node.outputs[k] + "') is not supported");
   const Shape& x = required_input(shapes, node, 0);
   const Attrs& at = node.attrs;
   switch (node.op) {
@@ -90,18 +97,18 @@ Shape infer_node(const Graph& graph, const Node& node, const std::map<std::strin
       check_scalar_input(shapes, node, 1, "min");
       check_scalar_input(shapes, node, 2, "max");
       return x;
-    case Op::kRelu: case Op::kIdentity:
-      return x;
-    case Op::kAdd: case Op::kMul: case Op::kSub:
-      return fp32_ref::make_broadcast_params(x, required_input(shapes, node, 1)).out_shape;
-    case Op::kAveragePool: case Op::kMaxPool: {
+    case Op::kRelu:
+    case Op::kIdentity: return x;
+    case Op::kAdd:
+    case Op::kMul:
+    case Op::kSub: return fp32_ref::make_broadcast_params(x, required_input(shapes, node, 1)).out_shape;
+    case Op::kAveragePool:
+    case Op::kMaxPool: {
       const Attrs r = resolve_window(node, x, {});
       return fp32_ref::pool2d_output_shape(fp32_ref::make_pool2d_params(x, fp32_ref::window2d_from_attrs(r)));
     }
-    case Op::kGlobalAveragePool:
-      return fp32_ref::make_global_averagepool_params(x).out_shape;
-    case Op::kFlatten:
-      return fp32_ref::flatten_output_shape(x, at.axis);
+    case Op::kGlobalAveragePool: return fp32_ref::make_global_averagepool_params(x).out_shape;
+    case Op::kFlatten: return fp32_ref::flatten_output_shape(x, at.axis);
     case Op::kReshape: {
       const Tensor* spec = graph.initializer(node.inputs[1]);
       check(spec != nullptr, "shape input '" + node.inputs[1] + "' must be an initializer");
@@ -109,19 +116,16 @@ Shape infer_node(const Graph& graph, const Node& node, const std::map<std::strin
             "shape input '" + node.inputs[1] + "' must be a 1-D int64 tensor");
       return fp32_ref::reshape_output_shape(x, spec->i);
     }
-    case Op::kTranspose:
-      return fp32_ref::make_transpose_params(x, at.perm).out_shape;
+    case Op::kTranspose: return fp32_ref::make_transpose_params(x, at.perm).out_shape;
     case Op::kGemm: {
       auto p = fp32_ref::make_gemm_params(x, required_input(shapes, node, 1), input_shape(shapes, node, 2),
                                           at.trans_a, at.trans_b, at.alpha, at.beta);
       return {p.m, p.n};
     }
-    case Op::kMatMul:
-      return fp32_ref::make_matmul_params(x, required_input(shapes, node, 1)).out_shape;
-    case Op::kSoftmax:
-      fp32_ref::make_softmax_params(x, at.axis);
-      return x;
-    case Op::kQuantizeLinear: case Op::kDequantizeLinear:
+    case Op::kMatMul: return fp32_ref::make_matmul_params(x, required_input(shapes, node, 1)).out_shape;
+    case Op::kSoftmax: fp32_ref::make_softmax_params(x, at.axis); return x;
+    case Op::kQuantizeLinear:
+    case Op::kDequantizeLinear:
       fp32_ref::make_quant_params(x, required_input(shapes, node, 1), input_shape(shapes, node, 2), at.axis,
                                   node.op == Op::kQuantizeLinear ? DType::kUint8 : DType::kInt32);
       return x;
@@ -164,8 +168,8 @@ std::map<std::string, Shape> infer_shapes(const Graph& graph, const Shape& input
     } catch (const Error& e) {
       throw Error(node_label(node) + ": " + e.what());
     }
-    check(!shapes.count(node.outputs[0]), node_label(node) + ": output '" + node.outputs[0] +
-                                              "' is already defined");
+    check(!shapes.count(node.outputs[0]),
+          node_label(node) + ": output '" + node.outputs[0] + "' is already defined");
     shapes[node.outputs[0]] = std::move(out);
   }
   return shapes;
@@ -204,18 +208,16 @@ Attrs resolve_window(const Node& node, const Shape& x, const Shape& w) {
     if (a.kernel_shape[d] < 1 || a.strides[d] < 1 || a.dilations[d] < 1)
       fail("kernel_shape, strides and dilations must be positive");
   switch (a.auto_pad) {
-    case AutoPad::kNotSet:
-      sized(a.pads, 2 * spatial, 0, "pads");
-      break;
-    case AutoPad::kValid:
-      a.pads.assign(2 * spatial, 0);
-      break;
-    case AutoPad::kSameUpper: case AutoPad::kSameLower:
+    case AutoPad::kNotSet: sized(a.pads, 2 * spatial, 0, "pads"); break;
+    case AutoPad::kValid: a.pads.assign(2 * spatial, 0); break;
+    case AutoPad::kSameUpper:
+    case AutoPad::kSameLower:
       a.pads.assign(2 * spatial, 0);
       for (size_t d = 0; d < spatial; ++d) {
         const int64_t in = x[d + 2], s = a.strides[d];
         const int64_t out = (in + s - 1) / s;
-        const int64_t total = std::max<int64_t>(0, (out - 1) * s + a.dilations[d] * (a.kernel_shape[d] - 1) + 1 - in);
+        const int64_t total =
+            std::max<int64_t>(0, (out - 1) * s + a.dilations[d] * (a.kernel_shape[d] - 1) + 1 - in);
         const int64_t begin = a.auto_pad == AutoPad::kSameUpper ? total / 2 : total - total / 2;
         a.pads[d] = begin;
         a.pads[d + spatial] = total - begin;

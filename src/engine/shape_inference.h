@@ -9,7 +9,8 @@
 
 namespace tinyptq {
 
-// The graph's image input: its one input that is not an initializer. Throws Error unless there is exactly one.
+// The graph's image input: its one input that is not an initializer. Throws Error unless there is exactly
+// one.
 const ValueInfo& graph_image_input(const Graph& graph);
 
 // Checks `input_shape` against the declared shape of the image input: same rank, equal dims except the
@@ -28,8 +29,9 @@ std::map<std::string, Shape> infer_shapes(const Graph& graph, const Shape& input
 // kernel_shape, strides (default 1s), dilations (default 1s) and pads ([begin..., end...], default 0s) are
 // filled in and auto_pad becomes kNotSet:
 //   VALID: pads 0.
-//   SAME_UPPER / SAME_LOWER: out = ceil(in / stride), total = max(0, (out − 1)·stride + dil·(k − 1) + 1 − in),
-//   split as begin = total / 2 (SAME_UPPER, extra at the end) or begin = total − total / 2 (SAME_LOWER).
+//   SAME_UPPER / SAME_LOWER: out = ceil(in / stride),
+//     total = max(0, (out − 1)·stride + dil·(k − 1) + 1 − in),
+//     begin = total / 2 (SAME_UPPER: the extra pad at the end) or total − total / 2 (SAME_LOWER).
 // With auto_pad set, ceil_mode is cleared (ONNX: the output size is then fixed by the formulas above).
 // Throws Error naming the node on inconsistent attribute lengths.
 Attrs resolved_pads(const Node& node, const Shape& x, const Shape& w = {});

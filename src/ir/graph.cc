@@ -1,7 +1,10 @@
 #include "ir/graph.h"
 
 #include <algorithm>
+#include <functional>
+#include <queue>
 #include <set>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -62,44 +65,76 @@ void Graph::validate_and_sort() {
     check(available.insert(in.name).second, "graph input '" + in.name + "' is declared twice");
   }
   for (const auto& [name, t] : initializers) available.insert(name);
-  std::set<std::string> produced;
-  for (const auto& n : nodes)
-    for (const auto& o : n.outputs) {
+  std::unordered_map<std::string, size_t> producer_of;
+  for (size_t k = 0; k < nodes.size(); ++k)
+    for (const auto& o : nodes[k].outputs) {
       if (o.empty()) continue;
+      const Node& n = nodes[k];
       check(!available.count(o), "node '" + n.name + "' overwrites graph input or initializer '" + o + "'");
-      check(produced.insert(o).second, "value '" + o + "' is produced more than once (node '" + n.name + "')");
+      check(producer_of.emplace(o, k).second,
+            "value '" + o + "' is produced more than once (node '" + n.name + "')");
     }
-  // Kahn-style: repeatedly emit nodes whose inputs are all available.
-  std::vector<Node> sorted;
-  std::vector<bool> done(nodes.size(), false);
-  size_t remaining = nodes.size();
-  while (remaining > 0) {
-    bool progress = false;
-    for (size_t k = 0; k < nodes.size(); ++k) {
-      if (done[k]) continue;
-      bool ready = std::all_of(nodes[k].inputs.begin(), nodes[k].inputs.end(),
-                               [&](const std::string& v) { return v.empty() || available.count(v); });
-      if (!ready) continue;
-      for (const auto& o : nodes[k].outputs) available.insert(o);
-      sorted.push_back(nodes[k]);
-      done[k] = true;
-      --remaining;
-      progress = true;
-    }
-    if (!progress) {
-      for (size_t k = 0; k < nodes.size(); ++k) {
-        if (done[k]) continue;
-        for (const auto& v : nodes[k].inputs)
-          if (!v.empty() && !available.count(v)) {
-            if (produced.count(v))
-              throw Error("graph has a cycle through node '" + nodes[k].name + "' (input '" + v + "')");
-            throw Error("node '" + nodes[k].name + "' reads '" + v +
-                        "', which is neither a graph input, an initializer nor a node output");
-          }
+  // Kahn's algorithm, stable: among ready nodes the one with the smallest original index goes first, so
+  // an already-sorted graph keeps its order. waiting[k] = inputs of node k (counted with repetition)
+  // whose producer has not been emitted; a node reading an unknown value is never ready.
+  std::vector<size_t> waiting(nodes.size(), 0);
+  std::vector<bool> dangling(nodes.size(), false);
+  std::unordered_map<std::string, std::vector<size_t>> readers;  // value → consumers, once per read
+  for (size_t k = 0; k < nodes.size(); ++k)
+    for (const auto& v : nodes[k].inputs) {
+      if (v.empty() || available.count(v)) continue;
+      if (!producer_of.count(v)) {
+        dangling[k] = true;
+        continue;
       }
-      throw Error("graph cannot be ordered");
+      ++waiting[k];
+      readers[v].push_back(k);
+    }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+  for (size_t k = 0; k < nodes.size(); ++k)
+    if (waiting[k] == 0 && !dangling[k]) ready.push(k);
+  std::vector<size_t> order;
+  order.reserve(nodes.size());
+  while (!ready.empty()) {
+    const size_t k = ready.top();
+    ready.pop();
+    order.push_back(k);
+    for (const auto& o : nodes[k].outputs) {
+      available.insert(o);
+      auto it = readers.find(o);
+      if (it == readers.end()) continue;
+      for (size_t r : it->second)
+        if (--waiting[r] == 0 && !dangling[r]) ready.push(r);
     }
   }
+  if (order.size() < nodes.size()) {
+    // Blocked nodes wait on a value nothing produces, or (when none does) on a cycle. A dangling input is
+    // reported first (its node in file order); otherwise, following first missing inputs backwards from
+    // the first blocked node must revisit a node, and that node lies on a cycle.
+    std::vector<bool> done(nodes.size(), false);
+    for (size_t k : order) done[k] = true;
+    auto first_missing = [&](size_t k) -> const std::string& {
+      for (const auto& v : nodes[k].inputs)
+        if (!v.empty() && !available.count(v)) return v;
+      throw Error("graph cannot be ordered");
+    };
+    for (size_t k = 0; k < nodes.size(); ++k)
+      if (!done[k] && dangling[k])
+        for (const auto& v : nodes[k].inputs)
+          if (!v.empty() && !available.count(v) && !producer_of.count(v))
+            throw Error("node '" + nodes[k].name + "' reads '" + v +
+                        "', which is neither a graph input, an initializer nor a node output");
+    size_t k = std::find(done.begin(), done.end(), false) - done.begin();
+    std::vector<bool> seen(nodes.size(), false);
+    while (!seen[k]) {
+      seen[k] = true;
+      k = producer_of.at(first_missing(k));
+    }
+    throw Error("graph has a cycle through node '" + nodes[k].name + "' (input '" + first_missing(k) + "')");
+  }
+  std::vector<Node> sorted;
+  sorted.reserve(nodes.size());
+  for (size_t k : order) sorted.push_back(std::move(nodes[k]));
   nodes = std::move(sorted);
   for (const auto& out : outputs)
     check(available.count(out.name), "graph output '" + out.name + "' is never produced");

@@ -15,7 +15,8 @@ Tensor hwio_to_oihw(const Tensor& k) {
   for (int64_t y = 0; y < kh; ++y)
     for (int64_t x = 0; x < kw; ++x)
       for (int64_t i = 0; i < ci; ++i)
-        for (int64_t o = 0; o < co; ++o) w[((o * ci + i) * kh + y) * kw + x] = k.f[((y * kw + x) * ci + i) * co + o];
+        for (int64_t o = 0; o < co; ++o)
+          w[((o * ci + i) * kh + y) * kw + x] = k.f[((y * kw + x) * ci + i) * co + o];
   return Tensor::from_floats({co, ci, kh, kw}, std::move(w));
 }
 
@@ -57,7 +58,8 @@ KerasValue convert_pool(Op op, const KerasLayer& layer, const std::vector<KerasV
 
 }  // namespace
 
-KerasValue convert_conv2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_conv2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                          ConvertContext& ctx) {
   Conv2DConfig c = parse_conv2d_config(layer);
   expect_inputs(layer, inputs, 1, 4);
   const KerasValue& x = inputs[0];
@@ -67,7 +69,8 @@ KerasValue convert_conv2d(const KerasLayer& layer, const std::vector<KerasValue>
   Window2D win = spatial_window(layer, x, c.kernel, c.strides, c.dilation, c.padding);
   Tensor kernel = ctx.weights.read(layer, "kernel", {c.kernel[0], c.kernel[1], cin / c.groups, c.filters},
                                    "kernel_size, input channels / groups, filters");
-  std::vector<std::string> node_inputs{x.name, ctx.add_initializer(layer.name + "/kernel", hwio_to_oihw(kernel))};
+  std::vector<std::string> node_inputs{x.name,
+                                       ctx.add_initializer(layer.name + "/kernel", hwio_to_oihw(kernel))};
   if (c.use_bias)
     node_inputs.push_back(
         ctx.add_initializer(layer.name + "/bias", ctx.weights.read(layer, "bias", {c.filters}, "filters")));
@@ -87,11 +90,12 @@ KerasValue convert_depthwise_conv2d(const KerasLayer& layer, const std::vector<K
   const KerasValue& x = inputs[0];
   const int64_t channels = x.shape[1], cout = channels * c.depth_multiplier;
   Window2D win = spatial_window(layer, x, c.kernel, c.strides, c.dilation, c.padding);
-  Tensor kernel = ctx.weights.read(layer, "depthwise_kernel", {c.kernel[0], c.kernel[1], channels, c.depth_multiplier},
-                                   "kernel_size, input channels, depth_multiplier");
+  Tensor kernel =
+      ctx.weights.read(layer, "depthwise_kernel", {c.kernel[0], c.kernel[1], channels, c.depth_multiplier},
+                       "kernel_size, input channels, depth_multiplier");
   kernel.shape = {c.kernel[0], c.kernel[1], 1, cout};
-  std::vector<std::string> node_inputs{x.name,
-                                       ctx.add_initializer(layer.name + "/depthwise_kernel", hwio_to_oihw(kernel))};
+  std::vector<std::string> node_inputs{
+      x.name, ctx.add_initializer(layer.name + "/depthwise_kernel", hwio_to_oihw(kernel))};
   if (c.use_bias)
     node_inputs.push_back(ctx.add_initializer(
         layer.name + "/bias", ctx.weights.read(layer, "bias", {cout}, "input channels × depth_multiplier")));

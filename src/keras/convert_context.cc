@@ -26,8 +26,8 @@ std::string ConvertContext::add_initializer(const std::string& base, Tensor tens
   return name;
 }
 
-KerasValue ConvertContext::add_activation(KerasActivation act, const KerasValue& in, const std::string& output,
-                                          const std::string& layer_name) {
+KerasValue ConvertContext::add_activation(KerasActivation act, const KerasValue& in,
+                                          const std::string& output, const std::string& layer_name) {
   Attrs attrs;
   switch (act) {
     case KerasActivation::kLinear:
@@ -45,9 +45,11 @@ KerasValue ConvertContext::add_activation(KerasActivation act, const KerasValue&
   return in;
 }
 
-KerasValue ConvertContext::add_layer_node(const std::string& layer_name, Op op, std::vector<std::string> inputs,
-                                          const Attrs& attrs, Shape shape, KerasActivation act) {
-  const std::string out = act == KerasActivation::kLinear ? layer_name : fresh(layer_name + "/" + op_name(op));
+KerasValue ConvertContext::add_layer_node(const std::string& layer_name, Op op,
+                                          std::vector<std::string> inputs, const Attrs& attrs, Shape shape,
+                                          KerasActivation act) {
+  const std::string out =
+      act == KerasActivation::kLinear ? layer_name : fresh(layer_name + "/" + op_name(op));
   KerasValue v = add_node(op, layer_name, std::move(inputs), attrs, out, std::move(shape));
   return add_activation(act, v, layer_name, layer_name);
 }

@@ -30,8 +30,8 @@ class ConvertContext {
   // A name not used yet for any value, node or initializer, derived from base.
   std::string fresh(const std::string& base);
   // Appends a one-output node and returns its output value.
-  KerasValue add_node(Op op, const std::string& node_name, std::vector<std::string> inputs, const Attrs& attrs,
-                      const std::string& output, Shape shape);
+  KerasValue add_node(Op op, const std::string& node_name, std::vector<std::string> inputs,
+                      const Attrs& attrs, const std::string& output, Shape shape);
   // Adds an initializer named fresh(base) and returns that name.
   std::string add_initializer(const std::string& base, Tensor tensor);
   // Applies an activation to `in` (NCHW channel / feature axis 1), naming the result `output`;

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "keras/h5_precheck.h"
 
 namespace tinyptq {
 
@@ -122,8 +123,10 @@ H5File::H5File(const std::string& path) : path_(path) {
   htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 == 0) throw Error(path + ": not an HDF5 file (no HDF5 signature found)");
   if (is_hdf5 < 0) fail(path + ": cannot read as an HDF5 file");
+  check_hdf5_global_heaps(path);  // damage libhdf5 1.10 would loop or overrun on
   // Read-only use needs no file lock; locking fails on some network/read-only mounts.
-  H5Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path + ": cannot create file access properties");
+  H5Handle fapl =
+      checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path + ": cannot create file access properties");
   checked(H5Pset_file_locking(fapl.get(), false, true), path + ": cannot disable file locking");
   file_ = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose,
                   path + ": cannot open the HDF5 file (damaged or truncated)");
@@ -160,8 +163,9 @@ bool H5File::has_attribute(const std::string& object, const std::string& name) c
 std::string H5File::read_string_attribute(const std::string& object, const std::string& name) const {
   QuietH5Errors quiet;
   const std::string what = where(object) + " attribute '" + name + "'";
-  H5Handle attr = checked(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-                          H5Aclose, what + ": cannot open");
+  H5Handle attr =
+      checked(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              what + ": cannot open");
   std::vector<std::string> strings = read_strings(attr.get(), what);
   check(strings.size() == 1, what + ": expected one string, found " + std::to_string(strings.size()));
   return strings[0];
@@ -171,8 +175,9 @@ std::vector<std::string> H5File::read_string_list_attribute(const std::string& o
                                                             const std::string& name) const {
   QuietH5Errors quiet;
   const std::string what = where(object) + " attribute '" + name + "'";
-  H5Handle attr = checked(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-                          H5Aclose, what + ": cannot open");
+  H5Handle attr =
+      checked(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              what + ": cannot open");
   return read_strings(attr.get(), what);
 }
 
@@ -189,8 +194,8 @@ Shape read_dataspace_shape(hid_t dataset, const std::string& what) {
   if (H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) fail(what + ": cannot read the dims");
   Shape shape;
   for (int d = 0; d < rank; ++d) {
-    check(dims[d] <= hsize_t(kMaxH5DatasetElements), what + ": dimension " + std::to_string(dims[d]) +
-                                                          " is too large");
+    check(dims[d] <= hsize_t(kMaxH5DatasetElements),
+          what + ": dimension " + std::to_string(dims[d]) + " is too large");
     shape.push_back(int64_t(dims[d]));
   }
   return shape;
@@ -201,14 +206,16 @@ Shape read_dataspace_shape(hid_t dataset, const std::string& what) {
 Shape H5File::dataset_shape(const std::string& dataset) const {
   QuietH5Errors quiet;
   const std::string what = where(dataset);
-  H5Handle ds = checked(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose, what + ": cannot open dataset");
+  H5Handle ds =
+      checked(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose, what + ": cannot open dataset");
   return read_dataspace_shape(ds.get(), what);
 }
 
 Tensor H5File::read_float_dataset(const std::string& dataset, const Shape& expected_shape) const {
   QuietH5Errors quiet;
   const std::string what = where(dataset);
-  H5Handle ds = checked(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose, what + ": cannot open dataset");
+  H5Handle ds =
+      checked(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose, what + ": cannot open dataset");
   H5Handle type = checked(H5Dget_type(ds.get()), H5Tclose, what + ": cannot read the data type");
   check(H5Tget_class(type.get()) == H5T_FLOAT, what + ": dataset is not floating point");
   Shape shape = read_dataspace_shape(ds.get(), what);

@@ -50,7 +50,8 @@ class H5File {
   std::string read_string_attribute(const std::string& object, const std::string& name) const;
   // A one-dimensional string attribute; an attribute with zero elements gives {} whatever its type
   // (Keras stores empty weight_names as a 0-element float64 array).
-  std::vector<std::string> read_string_list_attribute(const std::string& object, const std::string& name) const;
+  std::vector<std::string> read_string_list_attribute(const std::string& object,
+                                                      const std::string& name) const;
 
   // Dimensions of a dataset (rank 0 for a scalar).
   Shape dataset_shape(const std::string& dataset) const;

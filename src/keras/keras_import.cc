@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "keras/h5_file.h"
+#include "keras/h5_probe.h"
 #include "keras/keras_weights.h"
 #include "keras/layer_converters.h"
 #include "keras/model_config.h"
@@ -64,8 +65,8 @@ std::map<std::string, KerasValue> convert_layers(const KerasModel& model, Conver
 }
 
 // Names each model output after its layer, in Keras' layout: image outputs go back to NHWC.
-void add_outputs(const KerasModel& model, const std::map<std::string, KerasValue>& values, ConvertContext& ctx,
-                 const std::string& path) {
+void add_outputs(const KerasModel& model, const std::map<std::string, KerasValue>& values,
+                 ConvertContext& ctx, const std::string& path) {
   std::set<std::string> seen;
   for (const auto& ref : model.outputs) {
     const std::string& name = ref.layer;
@@ -100,9 +101,7 @@ void order_inputs(const KerasModel& model, Graph& graph, const std::string& path
   graph.inputs = std::move(ordered);
 }
 
-}  // namespace
-
-KerasImportResult import_keras_model(const std::string& path) {
+KerasImportResult import_in_process(const std::string& path) {
   H5File file(path);
   check(file.has_attribute("/", "model_config"),
         path + ": no model_config attribute (not a whole Keras model saved with model.save() as HDF5)");
@@ -129,6 +128,16 @@ KerasImportResult import_keras_model(const std::string& path) {
   }
   result.keras_layers = int64_t(model.layers.size());
   return result;
+}
+
+// Real imports take well under a second; a damaged file may make libhdf5 loop forever.
+constexpr int kImportCpuSeconds = 30;
+
+}  // namespace
+
+KerasImportResult import_keras_model(const std::string& path) {
+  screen_in_child([&] { import_in_process(path); }, path, kImportCpuSeconds);
+  return import_in_process(path);
 }
 
 Graph import_keras_h5(const std::string& path) { return import_keras_model(path).graph; }

@@ -9,7 +9,8 @@ namespace {
 constexpr const char* kWeightsGroup = "model_weights";
 
 // A Keras list attribute, also when saved in chunks <name>0, <name>1, ... (attributes over 64 KiB).
-std::vector<std::string> read_name_list(const H5File& file, const std::string& object, const std::string& name) {
+std::vector<std::string> read_name_list(const H5File& file, const std::string& object,
+                                        const std::string& name) {
   if (file.has_attribute(object, name)) return file.read_string_list_attribute(object, name);
   std::vector<std::string> out;
   for (int chunk = 0; file.has_attribute(object, name + std::to_string(chunk)); ++chunk)
@@ -35,8 +36,10 @@ std::string join(const std::vector<std::string>& v) {
 }  // namespace
 
 KerasWeights::KerasWeights(const H5File& file) : file_(file) {
-  check(file.has_object(kWeightsGroup), file.path() + ": no '" + kWeightsGroup + "' group (not a Keras model file?)");
-  bool has_list = file.has_attribute(kWeightsGroup, "layer_names") || file.has_attribute(kWeightsGroup, "layer_names0");
+  check(file.has_object(kWeightsGroup),
+        file.path() + ": no '" + kWeightsGroup + "' group (not a Keras model file?)");
+  bool has_list =
+      file.has_attribute(kWeightsGroup, "layer_names") || file.has_attribute(kWeightsGroup, "layer_names0");
   check(has_list, file.path() + ": " + kWeightsGroup + " has no layer_names attribute");
   for (auto& n : read_name_list(file, kWeightsGroup, "layer_names")) layer_names_.insert(n);
 }
@@ -75,8 +78,8 @@ Tensor KerasWeights::read(const KerasLayer& layer, const std::string& var, const
   check(it != vars.end(), file_.path() + ": " + layer_label(layer) + ": missing weight '" + var +
                               "' (the file stores: " + join(names(layer)) + ")");
   Shape shape = file_.dataset_shape(it->second);
-  check(shape == expected_shape, file_.path() + ": " + layer_label(layer) + ": weight '" + var + "' has shape " +
-                                     shape_str(shape) + " but the layer config implies " +
+  check(shape == expected_shape, file_.path() + ": " + layer_label(layer) + ": weight '" + var +
+                                     "' has shape " + shape_str(shape) + " but the layer config implies " +
                                      shape_str(expected_shape) + " (" + meaning + ")");
   read_[layer.name].insert(var);
   return file_.read_float_dataset(it->second, expected_shape);
@@ -87,8 +90,8 @@ void KerasWeights::check_all_read(const KerasLayer& layer) const {
   const auto& done = read_[layer.name];
   for (const auto& var : names(layer))
     if (!done.count(var)) unused.push_back(var);
-  check(unused.empty(), file_.path() + ": " + layer_label(layer) + " stores weights its config does not use: " +
-                            join(unused));
+  check(unused.empty(), file_.path() + ": " + layer_label(layer) +
+                            " stores weights its config does not use: " + join(unused));
 }
 
 }  // namespace tinyptq

@@ -14,7 +14,7 @@ namespace {
 
 // Bounds for config integers: large enough for any real model, small enough that products of a few of
 // them cannot overflow int64.
-constexpr int64_t kMaxWindow = 4096;      // kernel, stride, dilation, pool size
+constexpr int64_t kMaxWindow = 4096;       // kernel, stride, dilation, pool size
 constexpr int64_t kMaxChannels = 1 << 20;  // filters, units, groups, depth multiplier, dims
 
 [[noreturn]] void bad_field(const KerasLayer& layer, const std::string& key, const std::string& problem) {
@@ -50,8 +50,9 @@ int64_t get_int(const KerasLayer& layer, const std::string& key, std::optional<i
   int64_t out = 0;
   if (!json_int(*v, out)) bad_field(layer, key, "must be an integer, got " + v->dump());
   if (out < lo || out > hi)
-    bad_field(layer, key, "is " + std::to_string(out) + ", outside [" + std::to_string(lo) + ", " +
-                              std::to_string(hi) + "]");
+    bad_field(
+        layer, key,
+        "is " + std::to_string(out) + ", outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return out;
 }
 
@@ -72,8 +73,9 @@ Pair get_pair(const KerasLayer& layer, const std::string& key, std::optional<Pai
   if (!ok) bad_field(layer, key, "must be an integer or a pair of integers, got " + v->dump());
   for (int64_t x : p)
     if (x < lo || x > hi)
-      bad_field(layer, key, "has value " + std::to_string(x) + ", outside [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "]");
+      bad_field(layer, key,
+                "has value " + std::to_string(x) + ", outside [" + std::to_string(lo) + ", " +
+                    std::to_string(hi) + "]");
   return p;
 }
 
@@ -87,7 +89,8 @@ bool get_bool(const KerasLayer& layer, const std::string& key, bool fallback) {
 double get_float(const KerasLayer& layer, const std::string& key, double fallback) {
   const json* v = field(layer, key);
   if (!v) return fallback;
-  if (!v->is_number() || !std::isfinite(v->get<double>())) bad_field(layer, key, "must be a number, got " + v->dump());
+  if (!v->is_number() || !std::isfinite(v->get<double>()))
+    bad_field(layer, key, "must be a number, got " + v->dump());
   return v->get<double>();
 }
 
@@ -118,7 +121,8 @@ KerasActivation get_activation(const KerasLayer& layer) {
   if (a == "relu") return KerasActivation::kRelu;
   if (a == "relu6") return KerasActivation::kRelu6;
   if (a == "softmax") return KerasActivation::kSoftmax;
-  throw Error(layer_label(layer) + ": activation '" + a + "' is not supported (only linear, relu, relu6, softmax)");
+  throw Error(layer_label(layer) + ": activation '" + a +
+              "' is not supported (only linear, relu, relu6, softmax)");
 }
 
 }  // namespace
@@ -146,7 +150,8 @@ InputLayerConfig parse_input_layer_config(const KerasLayer& layer) {
     c.shape.push_back(d);
   }
   std::string dtype = get_lower_string(layer, "dtype", "float32");
-  check(dtype == "float32", layer_label(layer) + ": input dtype '" + dtype + "' is not supported (only float32)");
+  check(dtype == "float32",
+        layer_label(layer) + ": input dtype '" + dtype + "' is not supported (only float32)");
   check(!get_bool(layer, "sparse", false) && !get_bool(layer, "ragged", false),
         layer_label(layer) + ": sparse/ragged inputs are not supported");
   return c;
@@ -186,7 +191,8 @@ BatchNormConfig parse_batch_norm_config(const KerasLayer& layer) {
   const json* axis = field(layer, "axis");
   if (axis && axis->is_array()) {
     if (axis->size() != 1 || !json_int((*axis)[0], c.axis))
-      throw Error(layer_label(layer) + ": axis " + axis->dump() + " is not supported (only one channel axis)");
+      throw Error(layer_label(layer) + ": axis " + axis->dump() +
+                  " is not supported (only one channel axis)");
   } else {
     c.axis = get_int(layer, "axis", -1, -8, 8);
   }
@@ -206,7 +212,8 @@ ReluConfig parse_relu_config(const KerasLayer& layer) {
   check(slope == 0.0, layer_label(layer) + ": negative_slope " + std::to_string(slope) +
                           " is not supported (leaky ReLU has no IR equivalent)");
   double threshold = get_float(layer, "threshold", 0.0);
-  check(threshold == 0.0, layer_label(layer) + ": threshold " + std::to_string(threshold) + " is not supported");
+  check(threshold == 0.0,
+        layer_label(layer) + ": threshold " + std::to_string(threshold) + " is not supported");
   if (field(layer, "max_value")) {
     double m = get_float(layer, "max_value", 0.0);
     check(m >= 0, layer_label(layer) + ": max_value must not be negative");

@@ -6,13 +6,15 @@
 
 namespace tinyptq {
 
-void expect_inputs(const KerasLayer& layer, const std::vector<KerasValue>& inputs, size_t count, size_t rank) {
-  check(inputs.size() == count, layer_label(layer) + ": expected " + std::to_string(count) + " input(s), got " +
-                                    std::to_string(inputs.size()));
+void expect_inputs(const KerasLayer& layer, const std::vector<KerasValue>& inputs, size_t count,
+                   size_t rank) {
+  check(inputs.size() == count, layer_label(layer) + ": expected " + std::to_string(count) +
+                                    " input(s), got " + std::to_string(inputs.size()));
+  const char* kind = rank == 4 ? " (an image)" : rank == 2 ? " (flat features)" : "";
   for (const auto& in : inputs)
-    check(rank == 0 || in.shape.size() == rank,
-          layer_label(layer) + ": input '" + in.name + "' has shape " + shape_str(in.shape) + ", expected rank " +
-              std::to_string(rank) + (rank == 4 ? " (an image)" : rank == 2 ? " (flat features)" : ""));
+    check(rank == 0 || in.shape.size() == rank, layer_label(layer) + ": input '" + in.name + "' has shape " +
+                                                    shape_str(in.shape) + ", expected rank " +
+                                                    std::to_string(rank) + kind);
 }
 
 namespace {
@@ -30,11 +32,13 @@ Attrs transpose_attrs(std::vector<int64_t> perm) {
 KerasValue to_nhwc_memory_order(const KerasLayer& layer, const KerasValue& x, ConvertContext& ctx) {
   if (x.shape.size() != 4 || x.shape[2] * x.shape[3] == 1) return x;
   const std::string name = ctx.fresh(layer.name + "/to_nhwc");
-  return ctx.add_node(Op::kTranspose, name, {x.name}, transpose_attrs({0, 2, 3, 1}), name, to_keras_layout(x.shape));
+  return ctx.add_node(Op::kTranspose, name, {x.name}, transpose_attrs({0, 2, 3, 1}), name,
+                      to_keras_layout(x.shape));
 }
 
 // Graph input (Keras layout, NHWC), then Transpose to NCHW for images.
-KerasValue convert_input(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_input(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                         ConvertContext& ctx) {
   expect_inputs(layer, inputs, 0, 0);
   InputLayerConfig c = parse_input_layer_config(layer);
   ctx.graph.inputs.push_back(ValueInfo{layer.name, DType::kFloat32, c.shape});
@@ -46,12 +50,14 @@ KerasValue convert_input(const KerasLayer& layer, const std::vector<KerasValue>&
 
 // ONNX BatchNormalization(x, scale=gamma, B=beta, mean=moving_mean, var=moving_variance); gamma is 1 without
 // `scale`, beta 0 without `center`.
-KerasValue convert_batch_norm(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_batch_norm(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                              ConvertContext& ctx) {
   BatchNormConfig c = parse_batch_norm_config(layer);
   check(inputs.size() == 1, layer_label(layer) + ": expected 1 input, got " + std::to_string(inputs.size()));
   const KerasValue& x = inputs[0];
   const int64_t rank = int64_t(x.shape.size());
-  check(rank == 4 || rank == 2, layer_label(layer) + ": input rank " + std::to_string(rank) + " is not supported");
+  check(rank == 4 || rank == 2,
+        layer_label(layer) + ": input rank " + std::to_string(rank) + " is not supported");
   check(c.axis == rank - 1 || c.axis == -1, layer_label(layer) + ": axis " + std::to_string(c.axis) +
                                                 " is not supported (only the channel axis " +
                                                 std::to_string(rank - 1) + ")");
@@ -63,13 +69,15 @@ KerasValue convert_batch_norm(const KerasLayer& layer, const std::vector<KerasVa
     return ctx.add_initializer(layer.name + "/" + var, std::move(t));
   };
   std::vector<std::string> node_inputs{x.name, param("gamma", c.scale, 1.0f), param("beta", c.center, 0.0f),
-                                       param("moving_mean", true, 0.0f), param("moving_variance", true, 1.0f)};
+                                       param("moving_mean", true, 0.0f),
+                                       param("moving_variance", true, 1.0f)};
   Attrs attrs;
   attrs.epsilon = c.epsilon;
   return ctx.add_layer_node(layer.name, Op::kBatchNormalization, std::move(node_inputs), attrs, x.shape);
 }
 
-KerasValue convert_activation(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_activation(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                              ConvertContext& ctx) {
   ActivationConfig c = parse_activation_config(layer);
   expect_inputs(layer, inputs, 1, 0);
   return ctx.add_activation(c.activation, inputs[0], layer.name, layer.name);
@@ -88,13 +96,15 @@ KerasValue convert_relu(const KerasLayer& layer, const std::vector<KerasValue>& 
 
 // x0 + x1 + ... as a chain of Adds; all inputs must have the same shape.
 KerasValue convert_add(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
-  check(inputs.size() >= 2, layer_label(layer) + ": expected at least 2 inputs, got " + std::to_string(inputs.size()));
+  check(inputs.size() >= 2,
+        layer_label(layer) + ": expected at least 2 inputs, got " + std::to_string(inputs.size()));
   for (const auto& in : inputs)
-    check(in.shape == inputs[0].shape, layer_label(layer) + ": input shapes differ (" + shape_str(inputs[0].shape) +
-                                           " vs " + shape_str(in.shape) + ")");
+    check(in.shape == inputs[0].shape, layer_label(layer) + ": input shapes differ (" +
+                                           shape_str(inputs[0].shape) + " vs " + shape_str(in.shape) + ")");
   KerasValue sum = inputs[0];
   for (size_t k = 1; k < inputs.size(); ++k) {
-    if (k + 1 == inputs.size()) return ctx.add_layer_node(layer.name, Op::kAdd, {sum.name, inputs[k].name}, {}, sum.shape);
+    if (k + 1 == inputs.size())
+      return ctx.add_layer_node(layer.name, Op::kAdd, {sum.name, inputs[k].name}, {}, sum.shape);
     const std::string name = ctx.fresh(layer.name + "/Add");
     sum = ctx.add_node(Op::kAdd, name, {sum.name, inputs[k].name}, {}, name, sum.shape);
   }
@@ -102,13 +112,14 @@ KerasValue convert_add(const KerasLayer& layer, const std::vector<KerasValue>& i
 }
 
 // Keras flattens NHWC, so an NCHW image goes back to NHWC order first.
-KerasValue convert_flatten(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_flatten(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                           ConvertContext& ctx) {
   check_channels_last(layer);
   expect_inputs(layer, inputs, 1, 0);
   const KerasValue& x = inputs[0];
   if (x.shape.size() == 2) return x;
-  check(x.shape.size() == 4, layer_label(layer) + ": input rank " + std::to_string(x.shape.size()) +
-                                 " is not supported");
+  check(x.shape.size() == 4,
+        layer_label(layer) + ": input rank " + std::to_string(x.shape.size()) + " is not supported");
   KerasValue nhwc = to_nhwc_memory_order(layer, x, ctx);
   Attrs attrs;
   attrs.axis = 1;
@@ -118,7 +129,8 @@ KerasValue convert_flatten(const KerasLayer& layer, const std::vector<KerasValue
 
 // Keras reshapes in NHWC order: NCHW input → NHWC, Reshape to [-1, target...], and a rank-4 result
 // ([H, W, C] target) back to NCHW.
-KerasValue convert_reshape(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_reshape(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                           ConvertContext& ctx) {
   ReshapeConfig c = parse_reshape_config(layer);
   expect_inputs(layer, inputs, 1, 0);
   const KerasValue& x = inputs[0];
@@ -135,8 +147,9 @@ KerasValue convert_reshape(const KerasLayer& layer, const std::vector<KerasValue
     if (d == -1) d = known > 0 && elements % known == 0 ? elements / known : 0;
   int64_t target_elements = 1;
   for (int64_t d : c.target_shape) target_elements *= d;
-  check(target_elements == elements, layer_label(layer) + ": cannot reshape " + shape_str(to_keras_layout(x.shape)) +
-                                         " (" + std::to_string(elements) + " values per sample) to the target shape");
+  check(target_elements == elements,
+        layer_label(layer) + ": cannot reshape " + shape_str(to_keras_layout(x.shape)) + " (" +
+            std::to_string(elements) + " values per sample) to the target shape");
 
   KerasValue nhwc = to_nhwc_memory_order(layer, x, ctx);
   Shape keras_out{x.shape[0]};
@@ -146,8 +159,8 @@ KerasValue convert_reshape(const KerasLayer& layer, const std::vector<KerasValue
   Shape reshape_to = back_to_nchw ? keras_out : ir_out;  // H·W = 1: NHWC and NCHW bytes coincide
   std::vector<int64_t> dims(reshape_to.begin(), reshape_to.end());
   dims[0] = -1;
-  const std::string shape_name =
-      ctx.add_initializer(layer.name + "/shape", Tensor::from_ints(DType::kInt64, {int64_t(dims.size())}, dims));
+  const std::string shape_name = ctx.add_initializer(
+      layer.name + "/shape", Tensor::from_ints(DType::kInt64, {int64_t(dims.size())}, dims));
   if (!back_to_nchw) return ctx.add_layer_node(layer.name, Op::kReshape, {nhwc.name, shape_name}, {}, ir_out);
   const std::string name = ctx.fresh(layer.name + "/Reshape");
   KerasValue r = ctx.add_node(Op::kReshape, name, {nhwc.name, shape_name}, {}, name, reshape_to);
@@ -155,7 +168,8 @@ KerasValue convert_reshape(const KerasLayer& layer, const std::vector<KerasValue
 }
 
 // y = x·K + b with the Keras kernel K [in, units]; stored transposed ([units, in]) for Gemm transB = 1.
-KerasValue convert_dense(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+KerasValue convert_dense(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                         ConvertContext& ctx) {
   DenseConfig c = parse_dense_config(layer);
   check(inputs.size() == 1 && inputs[0].shape.size() == 2,
         layer_label(layer) + ": needs one flat [batch, features] input (add a Flatten before it)");

@@ -21,7 +21,8 @@ LayerConverter find_layer_converter(const std::string& class_name);
 std::string supported_layer_classes();
 
 // Converters defined in conv_converters.cc (Conv2D, DepthwiseConv2D, pooling).
-KerasValue convert_conv2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx);
+KerasValue convert_conv2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                          ConvertContext& ctx);
 KerasValue convert_depthwise_conv2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
                                     ConvertContext& ctx);
 KerasValue convert_average_pooling2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs,

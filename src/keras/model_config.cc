@@ -32,8 +32,8 @@ bool as_index(const json& v, int64_t& out) {
 // ["layer", node_index, tensor_index] or ["layer", node_index, tensor_index, {kwargs}].
 KerasTensorRef parse_ref(const json& v, const std::string& what) {
   KerasTensorRef ref;
-  check(v.is_array() && v.size() >= 3 && v.size() <= 4 && v[0].is_string() && as_index(v[1], ref.node_index) &&
-            as_index(v[2], ref.tensor_index),
+  check(v.is_array() && v.size() >= 3 && v.size() <= 4 && v[0].is_string() &&
+            as_index(v[1], ref.node_index) && as_index(v[2], ref.tensor_index),
         what + ": expected [\"layer\", node_index, tensor_index], got " + v.dump().substr(0, 200));
   ref.layer = v[0].get<std::string>();
   return ref;
@@ -76,13 +76,15 @@ KerasModel parse_functional(const json& config, const std::string& label) {
   for (const json& entry : config["layers"]) {
     KerasLayer layer = parse_layer_entry(entry, model.layers.size(), label);
     const std::string what = label + ": " + layer_label(layer);
-    check(entry.contains("inbound_nodes") && entry["inbound_nodes"].is_array(), what + " has no inbound_nodes");
+    check(entry.contains("inbound_nodes") && entry["inbound_nodes"].is_array(),
+          what + " has no inbound_nodes");
     const json& calls = entry["inbound_nodes"];
-    check(calls.size() <= 1, what + " is called " + std::to_string(calls.size()) +
-                                 " times; shared layers are not supported");
+    check(calls.size() <= 1,
+          what + " is called " + std::to_string(calls.size()) + " times; shared layers are not supported");
     if (calls.size() == 1) {
-      check(calls[0].is_array(), what + ": unsupported inbound_nodes format (expected the Keras 2.x "
-                                        "[[\"layer\", node, tensor, {}], ...] lists)");
+      check(calls[0].is_array(), what +
+                                     ": unsupported inbound_nodes format (expected the Keras 2.x "
+                                     "[[\"layer\", node, tensor, {}], ...] lists)");
       for (const json& r : calls[0]) layer.inbound.push_back(parse_ref(r, what + " inbound_nodes"));
     }
     model.layers.push_back(std::move(layer));
@@ -97,24 +99,28 @@ KerasModel parse_sequential(const json& config, const std::string& label) {
   const json* layers = &config;  // Keras ≤ 2.2 stores the bare layer list
   if (config.is_object()) {
     if (config.contains("name") && config["name"].is_string()) model.name = config["name"].get<std::string>();
-    check(config.contains("layers") && config["layers"].is_array(), label + ": model_config has no layer list");
+    check(config.contains("layers") && config["layers"].is_array(),
+          label + ": model_config has no layer list");
     layers = &config["layers"];
   }
   check(layers->is_array() && !layers->empty(), label + ": Sequential model_config has no layers");
-  for (const json& entry : *layers) model.layers.push_back(parse_layer_entry(entry, model.layers.size(), label));
+  for (const json& entry : *layers)
+    model.layers.push_back(parse_layer_entry(entry, model.layers.size(), label));
 
   if (model.layers.front().class_name != "InputLayer") {
     const KerasLayer& first = model.layers.front();
-    check(first.config.contains("batch_input_shape"),
-          label + ": Sequential model has no InputLayer and " + layer_label(first) + " has no batch_input_shape");
+    check(first.config.contains("batch_input_shape"), label + ": Sequential model has no InputLayer and " +
+                                                          layer_label(first) + " has no batch_input_shape");
     KerasLayer input;
     input.class_name = "InputLayer";
     input.name = first.name + "_input";
-    input.config = json{{"name", input.name}, {"batch_input_shape", first.config["batch_input_shape"]},
+    input.config = json{{"name", input.name},
+                        {"batch_input_shape", first.config["batch_input_shape"]},
                         {"dtype", first.config.value("dtype", json("float32"))}};
     model.layers.insert(model.layers.begin(), std::move(input));
   }
-  for (size_t k = 1; k < model.layers.size(); ++k) model.layers[k].inbound = {{model.layers[k - 1].name, 0, 0}};
+  for (size_t k = 1; k < model.layers.size(); ++k)
+    model.layers[k].inbound = {{model.layers[k - 1].name, 0, 0}};
   model.inputs = {{model.layers.front().name, 0, 0}};
   model.outputs = {{model.layers.back().name, 0, 0}};
   return model;
@@ -141,7 +147,14 @@ void check_refs(const KerasModel& model, const std::string& label) {
 }  // namespace
 
 KerasModel parse_keras_model_config(const std::string& json_text, const std::string& label) {
-  json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  // Nesting is bounded while parsing: copying or printing a deeper value recurses once per level.
+  constexpr int kMaxDepth = 64;
+  const json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth)
+      throw Error(label + ": model_config nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    return true;
+  };
+  json root = json::parse(json_text, limit_depth, /*allow_exceptions=*/false);
   check(!root.is_discarded(), label + ": model_config is not valid JSON");
   check(root.is_object() && root.contains("class_name") && root["class_name"].is_string() &&
             root.contains("config"),
@@ -154,6 +167,10 @@ KerasModel parse_keras_model_config(const std::string& json_text, const std::str
     model = parse_functional(root["config"], label);
   else
     throw Error(label + ": unsupported model class '" + cls + "' (expected Functional, Model or Sequential)");
+  // Far above any small CNN; bounds the conversion work a hostile config can ask for.
+  constexpr size_t kMaxLayers = 10000;
+  check(model.layers.size() <= kMaxLayers, label + ": model_config has " + std::to_string(model.layers.size()) +
+                                               " layers (the limit is " + std::to_string(kMaxLayers) + ")");
   check_refs(model, label);
   return model;
 }

@@ -21,6 +21,9 @@ constexpr int64_t kMinOpset = 7, kMaxOpset = 21;
 // protobuf parses at most INT_MAX bytes; anything larger is not a model we can read.
 constexpr int64_t kMaxModelBytes = INT_MAX;
 constexpr float kInf = std::numeric_limits<float>::infinity();
+// Far above any small CNN (ResNet-50 has ~180 nodes, ~3x that in QDQ form); bounds the work that
+// graph validation and the passes spend on a hostile file.
+constexpr int kMaxNodes = 10000;
 
 using Attr = onnx::AttributeProto;
 
@@ -407,6 +410,9 @@ Graph ModelReader::read() {
   check(model_.has_graph(), "not an ONNX model (no graph)");
   check(model_.ir_version() > 0, "not an ONNX model (no ir_version)");
   read_opset();
+  const int n_nodes = model_.graph().node_size();
+  check(n_nodes <= kMaxNodes,
+        "graph has " + std::to_string(n_nodes) + " nodes (the limit is " + std::to_string(kMaxNodes) + ")");
   check_supported();
   const auto& graph = model_.graph();
   if (!graph.name().empty()) g_.name = graph.name();

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +32,8 @@ class ScratchDir {
   ScratchDir() {
     std::string pattern = (fs::temp_directory_path() / "tinyptq-ort-XXXXXX").string();
     check(mkdtemp(pattern.data()) != nullptr, "cannot create a temporary directory under " +
-                                                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
+                                                  fs::temp_directory_path().string() + ": " +
+                                                  std::strerror(errno));
     path_ = pattern;
   }
   ~ScratchDir() {
@@ -91,20 +93,24 @@ Tensor run_ort(const std::string& model_path, const Tensor& input, int threads) 
   if (const std::string why = ort_unavailable_reason(); !why.empty()) throw Error("ONNX Runtime: " + why);
   check(input.dtype == DType::kFloat32, "ONNX Runtime input must be float32");
   check(!input.shape.empty() && int64_t(input.f.size()) == num_elements(input.shape),
-        "ONNX Runtime input holds " + std::to_string(input.f.size()) + " values for shape " + shape_str(input.shape));
+        "ONNX Runtime input holds " + std::to_string(input.f.size()) + " values for shape " +
+            shape_str(input.shape));
   check(threads >= 1, "ONNX Runtime threads must be >= 1");
 
   ScratchDir dir;
-  const std::string in_path = dir.file("input.bin"), out_path = dir.file("output.bin"), err_path = dir.file("err");
-  write_file_atomic(in_path, std::string_view(reinterpret_cast<const char*>(input.f.data()), input.f.size() * 4));
+  const std::string in_path = dir.file("input.bin"), out_path = dir.file("output.bin"),
+                    err_path = dir.file("err");
+  write_file_atomic(in_path,
+                    std::string_view(reinterpret_cast<const char*>(input.f.data()), input.f.size() * 4));
   std::string dims;
   for (size_t d = 0; d < input.shape.size(); ++d) {
     if (d) dims += ',';
     dims += std::to_string(input.shape[d]);
   }
-  const std::string command = "node " + shell_quote(ort_dir() + "/run_ort.js") + " " + shell_quote(model_path) +
-                              " " + shell_quote(in_path) + " " + dims + " " + shell_quote(out_path) +
-                              " --threads " + std::to_string(threads) + " 2>" + shell_quote(err_path);
+  const std::string command = "node " + shell_quote(ort_dir() + "/run_ort.js") + " " +
+                              shell_quote(model_path) + " " + shell_quote(in_path) + " " + dims + " " +
+                              shell_quote(out_path) + " --threads " + std::to_string(threads) + " 2>" +
+                              shell_quote(err_path);
   const CommandOutput r = run_shell(command);
   if (r.status != 0) {
     std::string message;
@@ -126,7 +132,8 @@ Tensor run_ort(const std::string& model_path, const Tensor& input, int threads) 
   const std::string bytes = read_file(out_path);
   const int64_t count = num_elements(shape);
   check(int64_t(bytes.size()) == count * 4, "ONNX Runtime output for '" + model_path + "' has " +
-                                               std::to_string(bytes.size()) + " bytes for shape " + shape_str(shape));
+                                                std::to_string(bytes.size()) + " bytes for shape " +
+                                                shape_str(shape));
   Tensor out = Tensor::zeros(shape);
   std::memcpy(out.f.data(), bytes.data(), bytes.size());
   return out;

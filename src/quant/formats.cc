@@ -47,9 +47,10 @@ QuantFormat make_format(const FormatTraits& row, bool symmetric, bool narrow) {
 
 void check_format(const QuantFormat& f) {
   const FormatTraits& t = container_traits(f.container);
-  if (!(f.bits >= t.min_bits && f.bits <= t.max_bits))
+  if (!(f.bits >= t.min_bits && f.bits <= t.max_bits)) {
     throw Error(std::string("quant format: ") + t.name + " container holds " + std::to_string(t.min_bits) +
                 ".." + std::to_string(t.max_bits) + " value bits, got " + std::to_string(f.bits));
+  }
 }
 
 std::string format_name(const QuantFormat& f) {
@@ -84,9 +85,10 @@ QuantFormat reduce_range(const QuantFormat& f) {
   check_format(f);
   QuantFormat r = f;
   r.bits = f.bits - 1;
-  if (!(r.bits >= container_traits(f.container).min_bits))
+  if (r.bits < container_traits(f.container).min_bits) {
     throw Error("quant format: reduce_range of " + format_name(f) + " leaves fewer than " +
                 std::to_string(container_traits(f.container).min_bits) + " bits");
+  }
   return r;
 }
 

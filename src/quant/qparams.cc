@@ -35,11 +35,15 @@ float round_half_even(float v) {
 
 QParams qparams_from_range(float min, float max, const QuantFormat& f) {
   const int32_t lo = qmin(f), hi = qmax(f);  // validates f
-  if (!(std::isfinite(min) && std::isfinite(max)))
+  if (!(std::isfinite(min) && std::isfinite(max))) {
     throw Error("quant params: range " + range_str(min, max) + " is not finite");
+  }
   if (!(min <= max)) throw Error("quant params: range " + range_str(min, max) + " has min > max");
 
-  double rmin = std::min<double>(min, 0.0), rmax = std::max<double>(max, 0.0);
+  // Widen to include 0; clip to ±FLT_MAX/2 so every code, up to (qmin − zp)·scale ≈ −(4/3)·rmin at 2 bits,
+  // dequantizes to a finite float.
+  const double limit = std::numeric_limits<float>::max() / 2.0;
+  double rmin = std::clamp<double>(min, -limit, 0.0), rmax = std::clamp<double>(max, 0.0, limit);
   if (f.symmetric) {
     const double a = std::max(-rmin, rmax);
     rmin = -a;
@@ -67,10 +71,11 @@ QParams qparams_from_range(float min, float max, const QuantFormat& f) {
 QParams qparams_per_channel(const std::vector<float>& mins, const std::vector<float>& maxs,
                             const QuantFormat& f, int axis) {
   if (mins.empty()) throw Error("quant params: per-channel ranges are empty");
-  if (!(mins.size() == maxs.size()))
+  if (mins.size() != maxs.size()) {
     throw Error("quant params: " + std::to_string(mins.size()) + " channel minima but " +
                 std::to_string(maxs.size()) + " maxima");
-  if (!(axis >= 0)) throw Error("quant params: per-channel axis must be >= 0, got " + std::to_string(axis));
+  }
+  if (axis < 0) throw Error("quant params: per-channel axis must be >= 0, got " + std::to_string(axis));
   QParams q;
   q.axis = axis;
   q.format = f;
@@ -92,19 +97,23 @@ QParams qparams_per_channel(const std::vector<float>& mins, const std::vector<fl
 void check_qparams(const QParams& q) {
   const int32_t lo = qmin(q.format), hi = qmax(q.format);
   if (q.scale.empty()) throw Error("quant params: no scale");
-  if (!(q.scale.size() == q.zero_point.size()))
+  if (!(q.scale.size() == q.zero_point.size())) {
     throw Error("quant params: " + std::to_string(q.scale.size()) + " scales but " +
                 std::to_string(q.zero_point.size()) + " zero points");
-  if (!(q.axis >= -1)) throw Error("quant params: axis " + std::to_string(q.axis) + " is invalid");
-  if (!(q.axis >= 0 || q.scale.size() == 1))
+  }
+  if (q.axis < -1) throw Error("quant params: axis " + std::to_string(q.axis) + " is invalid");
+  if (!(q.axis >= 0 || q.scale.size() == 1)) {
     throw Error("quant params: per-tensor parameters hold " + std::to_string(q.scale.size()) + " scales");
+  }
   for (size_t c = 0; c < q.scale.size(); ++c) {
-    if (!(std::isfinite(q.scale[c]) && q.scale[c] > 0.0f))
+    if (!(std::isfinite(q.scale[c]) && q.scale[c] > 0.0f)) {
       throw Error("quant params: scale[" + std::to_string(c) + "] = " + std::to_string(q.scale[c]) +
                   " is not finite and positive");
-    if (!(q.zero_point[c] >= lo && q.zero_point[c] <= hi))
+    }
+    if (!(q.zero_point[c] >= lo && q.zero_point[c] <= hi)) {
       throw Error("quant params: zero_point[" + std::to_string(c) + "] = " + std::to_string(q.zero_point[c]) +
                   " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
   }
 }
 
@@ -133,17 +142,20 @@ void fake_quantize(std::span<float> x, const QParams& q, int64_t channels, int64
     for (float& v : x) v = dequantize_value(quantize_value(v, s, zp, lo, hi), s, zp);
     return;
   }
-  if (!(channels >= 1 && inner >= 1))
+  if (channels < 1 || inner < 1) {
     throw Error("fake_quantize: channels and inner must be >= 1, got " + std::to_string(channels) + " and " +
                 std::to_string(inner));
-  if (!(static_cast<int64_t>(q.scale.size()) == channels))
+  }
+  if (static_cast<int64_t>(q.scale.size()) != channels) {
     throw Error("fake_quantize: " + std::to_string(q.scale.size()) + " channel scales for " +
                 std::to_string(channels) + " channels");
+  }
   const int64_t size = static_cast<int64_t>(x.size());
   if (size == 0) return;
-  if (!(channels <= size && inner <= size / channels && size % (channels * inner) == 0))
+  if (!(channels <= size && inner <= size / channels && size % (channels * inner) == 0)) {
     throw Error("fake_quantize: " + std::to_string(size) + " values do not split into [outer, " +
                 std::to_string(channels) + ", " + std::to_string(inner) + "]");
+  }
   const int64_t outer = size / (channels * inner);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t c = 0; c < channels; ++c) {
@@ -157,9 +169,10 @@ void fake_quantize(std::span<float> x, const QParams& q, int64_t channels, int64
 }
 
 double sqnr_db(std::span<const float> reference, std::span<const float> approx) {
-  if (!(reference.size() == approx.size()))
+  if (reference.size() != approx.size()) {
     throw Error("sqnr: reference has " + std::to_string(reference.size()) + " values, approximation " +
                 std::to_string(approx.size()));
+  }
   double signal = 0.0, noise = 0.0;
   for (size_t i = 0; i < reference.size(); ++i) {
     const double r = reference[i], d = r - double(approx[i]);

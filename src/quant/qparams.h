@@ -11,7 +11,8 @@
 // Degenerate and tiny ranges never give scale 0/NaN/Inf:
 //   rmin == rmax == 0 → scale = 1, zero_point = midpoint if symmetric, else clamp(0, qmin, qmax)
 //                       (ORT: scale 1, zero point 0 for every type);
-//   0 < scale < kMinScale → scale = kMinScale (values that small quantize to 0 or ±1 code).
+//   0 < scale < kMinScale → scale = kMinScale (values that small quantize to 0 or ±1 code);
+//   bounds beyond ±FLT_MAX/2 are clipped there, so every code dequantizes to a finite float.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -8,6 +8,7 @@
 #include "quant/adaround.h"
 #include "quant/bias_correction.h"
 #include "quant/cle.h"
+#include "quant/layer_runner.h"
 #include "quant/observers/observer.h"
 #include "quant/prepare_graph.h"
 #include "quant/weight_quantizer.h"
@@ -37,6 +38,64 @@ QParams calibrate_value(const ActivationCache& cache, const std::string& v, cons
 int layer_wbits(const QuantRecipe& r, const std::string& name) {
   auto it = r.layers.find(name);
   return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
+}
+
+using WeightMap = std::map<std::string, QuantizedWeight>;
+using BiasMap = std::map<std::string, Tensor>;
+
+// Rounds one layer's weight (nearest or AdaRound) and corrects its bias, given its quantized input x_hat
+// and FP32 input x on the calibration images.
+void quantize_layer(const Graph& g, const QuantLayer& layer, const Tensor& x_hat, const Tensor& x,
+                    const QuantRecipe& recipe, WeightMap& weights, BiasMap& biases) {
+  const Node& n = g.nodes[layer.node];
+  const Tensor& w = *g.initializer(n.inputs[layer.rule.weight_input]);
+  const int bits = layer_wbits(recipe, layer.name);
+  const QParams wp = weight_qparams(w, recipe, bits);
+  QuantizedWeight qw = recipe.adaround ? adaround_layer(g, layer, x_hat, x, wp, bits, recipe) : quantize_weight(w, wp, bits);
+  if (recipe.bias_correction) biases[layer.name] = corrected_bias(g, layer, x_hat, x, dequantize_weight(qw));
+  weights[layer.name] = std::move(qw);
+}
+
+// Quantizes the weights layer by layer on the partially quantized network: every activation is
+// fake-quantized as the QDQ graph will, every layer already done runs with its quantized weight and its
+// int32-rounded bias, so each layer sees the input it will see in the final model.
+void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
+                                const std::map<std::string, QParams>& act, const QuantRecipe& recipe,
+                                WeightMap& weights, BiasMap& biases) {
+  const Graph& g = calib.graph();
+  std::map<std::string, const QuantLayer*> by_node;
+  for (const auto& l : plan.layers)
+    if (l.rule.weight_input >= 0) by_node[l.name] = &l;
+  auto fq = [&](const std::string& v, Tensor& t) {
+    if (auto it = act.find(v); it != act.end()) fake_quantize(t.f, it->second, 1, int64_t(t.f.size()));
+  };
+  RunnerHooks hooks;
+  hooks.after_value = fq;
+  hooks.before_layer = [&](const Node& n, const Tensor& x_hat, Tensor& weight, Tensor& bias) {
+    auto it = by_node.find(n.name);
+    if (it == by_node.end()) return;
+    const QuantLayer& layer = *it->second;
+    const std::string& in = n.inputs[layer.rule.activation_inputs[0]];
+    const bool cached = calib.cache().values.count(in) != 0;
+    quantize_layer(g, layer, x_hat, cached ? calib.cache().at(in) : x_hat, recipe, weights, biases);
+    const QuantizedWeight& qw = weights.at(layer.name);
+    weight = dequantize_weight(qw);
+    if (auto b = biases.find(layer.name); b != biases.end() && !bias.f.empty()) bias = b->second;
+    auto sx = act.find(in);
+    if (!bias.f.empty() && sx != act.end()) {  // the int32 bias of the QDQ graph
+      const Tensor q = quantize_bias(bias, sx->second.scale[0], qw.params);
+      for (size_t c = 0; c < bias.f.size(); ++c)
+        bias.f[c] = float(double(q.i[c]) * double(sx->second.scale[0]) *
+                          double(qw.params.scale[qw.params.scale.size() > 1 ? c : 0]));
+    }
+  };
+  std::map<std::string, Tensor> values;
+  const std::string& input = g.inputs.at(0).name;
+  values[input] = calib.inputs();
+  fq(input, values[input]);
+  std::vector<std::string> outputs;
+  for (const auto& o : g.outputs) outputs.push_back(o.name);
+  run_graph(g, values, outputs, hooks, recipe.threads);
 }
 
 }  // namespace
@@ -78,18 +137,25 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
       if (auto it = plan.shared_with.find(o); it != plan.shared_with.end()) act[o] = act.at(it->second);
 
   // Weights: round to nearest (or AdaRound), then bias correction.
-  std::map<std::string, QuantizedWeight> weights;
-  std::map<std::string, Tensor> biases;
-  for (const auto& layer : plan.layers) {
-    if (layer.rule.weight_input < 0) continue;
-    const Node& n = g.nodes[layer.node];
-    const Tensor& w = *g.initializer(n.inputs[layer.rule.weight_input]);
-    const int bits = layer_wbits(recipe, layer.name);
-    QParams wp = weight_qparams(w, recipe, bits);
-    QuantizedWeight qw =
-        recipe.adaround ? adaround_weight(calib, layer, act, wp, bits, recipe) : quantize_weight(w, wp, bits);
-    if (recipe.bias_correction) biases[layer.name] = corrected_bias(calib, layer, act, qw);
-    weights[layer.name] = std::move(qw);
+  WeightMap weights;
+  BiasMap biases;
+  if (recipe.quantized_inputs && (recipe.adaround || recipe.bias_correction)) {
+    quantize_on_quantized_path(calib, plan, act, recipe, weights, biases);
+  } else {
+    for (const auto& layer : plan.layers) {
+      if (layer.rule.weight_input < 0) continue;
+      const Node& n = g.nodes[layer.node];
+      const std::string& in = n.inputs[layer.rule.activation_inputs[0]];
+      if (!recipe.adaround && !recipe.bias_correction) {
+        const Tensor& w = *g.initializer(n.inputs[layer.rule.weight_input]);
+        const int bits = layer_wbits(recipe, layer.name);
+        weights[layer.name] = quantize_weight(w, weight_qparams(w, recipe, bits), bits);
+        continue;
+      }
+      const Tensor& x = calib.cache().at(in);
+      auto p = act.find(in);
+      quantize_layer(g, layer, p != act.end() ? fake_quantized(x, p->second) : x, x, recipe, weights, biases);
+    }
   }
   res.model = rewrite_qdq(g, plan, act, weights, biases);
 

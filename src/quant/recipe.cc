@@ -89,6 +89,20 @@ QuantRecipe preset_recipe(const std::string& name) {
   return r;
 }
 
+QuantRecipe preset_recipe(const std::string& name, int wbits, int abits) {
+  QuantRecipe r = preset_recipe(name);
+  r.wbits = wbits;
+  r.abits = abits;
+  if (name == "best" && (wbits < 8 || abits < 8)) use_low_bit_methods(r);
+  return r;
+}
+
+void use_low_bit_methods(QuantRecipe& r) {
+  r.weight_method = Method::kMse;
+  r.adaround = true;
+  r.bias_correction = true;
+}
+
 std::string preset_description(const std::string& name) {
   if (name == "ort-int8")
     return "ONNX Runtime quantize_static defaults: QDQ, A int8 asym, W int8 sym, per-tensor, MinMax";
@@ -99,7 +113,7 @@ std::string preset_description(const std::string& name) {
   if (name == "tflite-int8") return "TFLite full-integer PTQ: per-channel sym int8 W, asym int8 A, MinMax";
   if (name == "best")
     return "tinyptq recommended: per-channel sym int8 W, uint8 A with MSE clipping, exact input, bias "
-           "correction";
+           "correction; below 8 bits also MSE weight ranges and AdaRound";
   return "";
 }
 

@@ -39,9 +39,21 @@ struct QuantRecipe {
   // Advanced PTQ (issue "below 8 bits").
   bool cross_layer_equalization = false;
   bool bias_correction = false;
+  // AdaRound and bias correction see each layer's input on the already-quantized network (quantized
+  // weights upstream, fake-quantized activations), computed by running it layer by layer; otherwise
+  // they see the cached FP32 input fake-quantized.
+  bool quantized_inputs = true;
   bool adaround = false;
   int adaround_iterations = 1000;
+  // AdaRound hyper-parameters (adaround.h, adaround/reconstruction.h).
+  int adaround_batch = 32;               // images per mini-batch step
+  double adaround_lr = 1e-3;             // Adam step size on V
+  double adaround_reg = 0.01;            // λ of the rounding regulariser
+  double adaround_warmup = 0.2;          // share of the iterations before the regulariser starts
+  bool adaround_full_batch = true;       // exact quadratic form over all images instead of mini-batches
+  bool adaround_post_activation = false; // reconstruct after the fused Relu (mini-batch only)
   uint64_t seed = 0;
+  int threads = 2;  // worker threads for AdaRound and the layer runner (results do not depend on it)
   std::map<std::string, LayerOverride> layers;
 
   QuantFormat act_format() const;
@@ -54,6 +66,12 @@ struct QuantRecipe {
 const std::vector<std::string>& preset_names();
 // The recipe for a preset; throws Error listing the valid names for an unknown one.
 QuantRecipe preset_recipe(const std::string& name);
+// The recipe for a preset at the given bit widths. `best` below 8 bits (weights or activations) adds
+// the low-bit methods (use_low_bit_methods); the other presets only take the widths.
+QuantRecipe preset_recipe(const std::string& name, int wbits, int abits);
+// What helps below 8 bits (docs/low_bit.md): MSE-optimal per-channel weight ranges and AdaRound (with
+// bias correction, which `best` already has).
+void use_low_bit_methods(QuantRecipe& r);
 // One-sentence description of what the preset stands for.
 std::string preset_description(const std::string& name);
 

@@ -17,14 +17,24 @@ constexpr const char* kNegativeColor = "#D55E00";
 void draw_zero_line_h(SvgWriter& w, const Scale& sy, const Frame& f) {
   if (sy.log || !(sy.d0 < 0 && sy.d1 > 0)) return;
   const double y = sy.map(0);
-  w.leaf(Tag("line").str("class", "zero-line").num("x1", f.left).num("y1", y).num("x2", f.right).num("y2", y)
+  w.leaf(Tag("line")
+             .str("class", "zero-line")
+             .num("x1", f.left)
+             .num("y1", y)
+             .num("x2", f.right)
+             .num("y2", y)
              .str("stroke", "#555555"));
 }
 
 void draw_zero_line_v(SvgWriter& w, const Scale& sx, const Frame& f) {
   if (sx.log || !(sx.d0 < 0 && sx.d1 > 0)) return;
   const double x = sx.map(0);
-  w.leaf(Tag("line").str("class", "zero-line").num("x1", x).num("y1", f.top).num("x2", x).num("y2", f.bottom)
+  w.leaf(Tag("line")
+             .str("class", "zero-line")
+             .num("x1", x)
+             .num("y1", f.top)
+             .num("x2", x)
+             .num("y2", f.bottom)
              .str("stroke", "#555555"));
 }
 
@@ -35,7 +45,8 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
   std::vector<double> ys;
   for (size_t i = 0; i < series.size(); ++i) {
     const Series& s = series[i];
-    const std::string where = "report: chart '" + title + "', series " + std::to_string(i) + " '" + s.name + "': ";
+    const std::string where =
+        "report: chart '" + title + "', series " + std::to_string(i) + " '" + s.name + "': ";
     check(s.y.size() == categories.size(), where + "has " + std::to_string(s.y.size()) + " values for " +
                                                std::to_string(categories.size()) + " categories");
     const bool no_band = s.y_low.empty() && s.y_high.empty();
@@ -49,7 +60,8 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
 
   std::vector<LegendEntry> legend;
   if (std::any_of(series.begin(), series.end(), [](const Series& s) { return !s.name.empty(); })) {
-    for (size_t i = 0; i < series.size(); ++i) legend.push_back({series[i].name, palette_color(i), LegendEntry::Kind::kSwatch, ""});
+    for (size_t i = 0; i < series.size(); ++i)
+      legend.push_back({series[i].name, palette_color(i), LegendEntry::Kind::kSwatch, ""});
   }
   const double width = kChartWidth;
   Frame f;
@@ -59,7 +71,8 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
   const size_t ncat = categories.size();
   double band = ncat == 0 ? f.width() : f.width() / static_cast<double>(ncat);
   double label_w = 0;
-  for (const auto& c : categories) label_w = std::max(label_w, text_width(truncate_utf8(c, kCategoryChars), kTickFont));
+  for (const auto& c : categories)
+    label_w = std::max(label_w, text_width(truncate_utf8(c, kCategoryChars), kTickFont));
   const bool rotate = label_w > band - 6;
   if (rotate) {
     // The first rotated label reaches label_w·cos(35°) left of its band centre: keep it on the canvas.
@@ -94,22 +107,32 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
       const double v = s.y[c];
       if (!sy.usable(v)) {
         if (bar_w >= 14) {
-          w.text(Tag("text").str("class", "missing").num("x", cx).num("y", y_base - 4).str("text-anchor", "middle")
-                     .num("font-size", 9).str("fill", "#888888"),
+          w.text(Tag("text")
+                     .str("class", "missing")
+                     .num("x", cx)
+                     .num("y", y_base - 4)
+                     .str("text-anchor", "middle")
+                     .num("font-size", 9)
+                     .str("fill", "#888888"),
                  "n/a");
         }
         continue;
       }
       const double y_v = sy.map(v);
-      std::string tip = (s.name.empty() ? "" : s.name + ", ") + categories[c] + ": " + format_number(v, y.format.c_str());
+      std::string tip =
+          (s.name.empty() ? "" : s.name + ", ") + categories[c] + ": " + format_number(v, y.format.c_str());
       const bool has_err = !s.y_low.empty() && sy.usable(s.y_low[c]) && sy.usable(s.y_high[c]);
       if (has_err) {
         tip += " (" + format_number(s.y_low[c], y.format.c_str()) + " to " +
                format_number(s.y_high[c], y.format.c_str()) + ")";
       }
       const double inset = std::min(bar_w * 0.08, 2.0);
-      w.leaf_with_tooltip(Tag("rect").str("class", "bar").num("x", x + inset).num("y", std::min(y_v, y_base))
-                              .num("width", bar_w - 2 * inset).num("height", std::fabs(y_base - y_v))
+      w.leaf_with_tooltip(Tag("rect")
+                              .str("class", "bar")
+                              .num("x", x + inset)
+                              .num("y", std::min(y_v, y_base))
+                              .num("width", bar_w - 2 * inset)
+                              .num("height", std::fabs(y_base - y_v))
                               .str("fill", palette_color(j)),
                           tip);
       double top = std::min(y_v, y_base), bottom = std::max(y_v, y_base);
@@ -120,7 +143,11 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
         std::string d = svg_polyline_path({{cx, y_lo}, {cx, y_hi}});
         d.append(" ").append(svg_polyline_path({{cx - cap, y_lo}, {cx + cap, y_lo}}));
         d.append(" ").append(svg_polyline_path({{cx - cap, y_hi}, {cx + cap, y_hi}}));
-        w.leaf(Tag("path").str("class", "errorbar").str("d", d).str("stroke", "#333333").num("stroke-width", 1.2)
+        w.leaf(Tag("path")
+                   .str("class", "errorbar")
+                   .str("d", d)
+                   .str("stroke", "#333333")
+                   .num("stroke-width", 1.2)
                    .str("fill", "none"));
         top = std::min({top, y_lo, y_hi});
         bottom = std::max({bottom, y_lo, y_hi});
@@ -128,8 +155,13 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
       const std::string label = format_number(v, y.format.c_str());
       if (value_labels && text_width(label, kValueFont) <= bar_w + 4) {
         const bool below = !sy.log && v < 0;
-        w.text(Tag("text").str("class", "value").num("x", cx).num("y", below ? bottom + 11 : top - 3)
-                   .str("text-anchor", "middle").num("font-size", kValueFont).str("fill", "#333333"),
+        w.text(Tag("text")
+                   .str("class", "value")
+                   .num("x", cx)
+                   .num("y", below ? bottom + 11 : top - 3)
+                   .str("text-anchor", "middle")
+                   .num("font-size", kValueFont)
+                   .str("fill", "#333333"),
                label);
       }
     }
@@ -144,14 +176,22 @@ std::string grouped_bar_svg(const std::string& title, const std::vector<std::str
     const std::string tip = shown == categories[c] ? "" : categories[c];
     if (rotate) {
       const double ty = f.bottom + 12;
-      w.text(Tag("text").num("x", cx).num("y", ty).str("text-anchor", "end")
+      w.text(Tag("text")
+                 .num("x", cx)
+                 .num("y", ty)
+                 .str("text-anchor", "end")
                  .str("transform", "rotate(-35 " + svg_num(cx) + " " + svg_num(ty) + ")"),
              shown, tip);
     } else {
       w.text(Tag("text").num("x", cx).num("y", f.bottom + 16).str("text-anchor", "middle"), shown, tip);
     }
   }
-  w.leaf(Tag("line").num("x1", f.left).num("y1", f.bottom).num("x2", f.right).num("y2", f.bottom).str("stroke", "#888888"));
+  w.leaf(Tag("line")
+             .num("x1", f.left)
+             .num("y1", f.bottom)
+             .num("x2", f.right)
+             .num("y2", f.bottom)
+             .str("stroke", "#888888"));
   w.close();
   draw_legend(w, legend, f.right + 16, f.top);
   return w.finish();
@@ -203,7 +243,11 @@ std::string horizontal_bar_svg(const std::string& title, const std::vector<std::
            shown, shown == labels[i] ? "" : labels[i]);
     const double v = values[i];
     if (!sx.usable(v)) {
-      w.text(Tag("text").str("class", "missing").num("x", x_base + 4).num("y", cy + 4).num("font-size", kValueFont)
+      w.text(Tag("text")
+                 .str("class", "missing")
+                 .num("x", x_base + 4)
+                 .num("y", cy + 4)
+                 .num("font-size", kValueFont)
                  .str("fill", "#888888"),
              "n/a");
       continue;
@@ -211,12 +255,21 @@ std::string horizontal_bar_svg(const std::string& title, const std::vector<std::
     const double x_v = sx.map(v);
     const bool negative = !sx.log && v < 0;
     const std::string label = format_number(v, x.format.c_str());
-    w.leaf_with_tooltip(Tag("rect").str("class", "bar").num("x", std::min(x_v, x_base)).num("y", top)
-                            .num("width", std::fabs(x_v - x_base)).num("height", kBar)
+    w.leaf_with_tooltip(Tag("rect")
+                            .str("class", "bar")
+                            .num("x", std::min(x_v, x_base))
+                            .num("y", top)
+                            .num("width", std::fabs(x_v - x_base))
+                            .num("height", kBar)
                             .str("fill", negative ? kNegativeColor : kPositiveColor),
                         labels[i] + ": " + label);
-    w.text(Tag("text").str("class", "value").num("x", negative ? x_v - 4 : x_v + 4).num("y", cy + 3.5)
-               .str("text-anchor", negative ? "end" : "start").num("font-size", kValueFont).str("fill", "#333333"),
+    w.text(Tag("text")
+               .str("class", "value")
+               .num("x", negative ? x_v - 4 : x_v + 4)
+               .num("y", cy + 3.5)
+               .str("text-anchor", negative ? "end" : "start")
+               .num("font-size", kValueFont)
+               .str("fill", "#333333"),
            label);
   }
   w.close();

@@ -12,7 +12,8 @@ namespace {
 
 constexpr double kHugeValue = 1e100;  // beyond this, values are treated as missing (no overflow in spans)
 constexpr size_t kLegendChars = 28;
-constexpr const char* kFontFamily = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif";
+constexpr const char* kFontFamily =
+    "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif";
 constexpr const char* kGridColor = "#e6e6e6";
 constexpr const char* kAxisColor = "#888888";
 constexpr const char* kLabelColor = "#444444";
@@ -32,14 +33,14 @@ struct Rgb {
 
 // Viridis sampled at 9 evenly spaced stops (matplotlib's colormap).
 constexpr std::array<Rgb, 9> kViridis = {{{68, 1, 84},
-                                           {71, 44, 122},
-                                           {59, 81, 139},
-                                           {44, 113, 142},
-                                           {33, 144, 141},
-                                           {39, 173, 129},
-                                           {92, 200, 99},
-                                           {170, 220, 50},
-                                           {253, 231, 37}}};
+                                          {71, 44, 122},
+                                          {59, 81, 139},
+                                          {44, 113, 142},
+                                          {33, 144, 141},
+                                          {39, 173, 129},
+                                          {92, 200, 99},
+                                          {170, 220, 50},
+                                          {253, 231, 37}}};
 
 Rgb viridis_rgb(double t) {
   if (!(t >= 0)) t = 0;  // also NaN
@@ -150,12 +151,18 @@ Scale make_scale(const Axis& axis, const std::vector<double>& values, const Scal
     // Degenerate (all-equal) or inverted-by-one-pin domain: widen around it.
     if (!(hi - lo > 1e-9 * std::max(std::fabs(lo), std::fabs(hi)))) {
       const double pad = lo == 0 && hi == 0 ? 1 : std::max(std::fabs(lo), std::fabs(hi)) * 0.1;
-      if (axis.min) hi = lo + 2 * pad;
-      else if (axis.max) lo = hi - 2 * pad;
-      else if (options.include_zero && lo == 0 && hi == 0) hi = pad;
-      else if (options.include_zero && hi == 0) lo -= pad;
-      else if (options.include_zero && lo == 0) hi += pad;
-      else lo -= pad, hi += pad;
+      if (axis.min)
+        hi = lo + 2 * pad;
+      else if (axis.max)
+        lo = hi - 2 * pad;
+      else if (options.include_zero && lo == 0 && hi == 0)
+        hi = pad;
+      else if (options.include_zero && hi == 0)
+        lo -= pad;
+      else if (options.include_zero && lo == 0)
+        hi += pad;
+      else
+        lo -= pad, hi += pad;
     }
     const double step = nice_step((hi - lo) / target);
     if (!axis.min) lo = std::floor(lo / step + 1e-9) * step;
@@ -176,9 +183,12 @@ Scale make_scale(const Axis& axis, const std::vector<double>& values, const Scal
   if (axis.max) hi = *axis.max;
   double l0 = std::log10(lo), l1 = std::log10(hi);
   if (!(l1 - l0 > 1e-9)) {
-    if (axis.min) l1 = l0 + 1;
-    else if (axis.max) l0 = l1 - 1;
-    else l0 -= 1, l1 += 1;
+    if (axis.min)
+      l1 = l0 + 1;
+    else if (axis.max)
+      l0 = l1 - 1;
+    else
+      l0 -= 1, l1 += 1;
   }
   // Round free ends out to the nearest 1, 2 or 5 × 10^k (not whole decades: less empty space).
   const double kSteps[] = {0, std::log10(2.0), std::log10(5.0), 1};
@@ -260,12 +270,28 @@ void draw_x_axis(SvgWriter& w, const Scale& s, const Frame& f, const std::string
   for (size_t i = 0; i < s.ticks.size(); ++i) {
     const double x = s.map(s.ticks[i]);
     if (grid) {
-      w.leaf(Tag("line").num("x1", x).num("y1", f.top).num("x2", x).num("y2", f.bottom).str("stroke", kGridColor));
+      w.leaf(Tag("line")
+                 .num("x1", x)
+                 .num("y1", f.top)
+                 .num("x2", x)
+                 .num("y2", f.bottom)
+                 .str("stroke", kGridColor));
     }
-    w.leaf(Tag("line").num("x1", x).num("y1", f.bottom).num("x2", x).num("y2", f.bottom + 4).str("stroke", kAxisColor));
-    if (i % stride == 0) w.text(Tag("text").num("x", x).num("y", f.bottom + 16), s.tick_label(s.ticks[i], format));
+    w.leaf(Tag("line")
+               .num("x1", x)
+               .num("y1", f.bottom)
+               .num("x2", x)
+               .num("y2", f.bottom + 4)
+               .str("stroke", kAxisColor));
+    if (i % stride == 0)
+      w.text(Tag("text").num("x", x).num("y", f.bottom + 16), s.tick_label(s.ticks[i], format));
   }
-  w.leaf(Tag("line").num("x1", f.left).num("y1", f.bottom).num("x2", f.right).num("y2", f.bottom).str("stroke", kAxisColor));
+  w.leaf(Tag("line")
+             .num("x1", f.left)
+             .num("y1", f.bottom)
+             .num("x2", f.right)
+             .num("y2", f.bottom)
+             .str("stroke", kAxisColor));
   w.close();
 }
 
@@ -274,11 +300,21 @@ void draw_y_axis(SvgWriter& w, const Scale& s, const Frame& f, const std::string
   for (double t : s.ticks) {
     const double y = s.map(t);
     if (grid) {
-      w.leaf(Tag("line").num("x1", f.left).num("y1", y).num("x2", f.right).num("y2", y).str("stroke", kGridColor));
+      w.leaf(Tag("line")
+                 .num("x1", f.left)
+                 .num("y1", y)
+                 .num("x2", f.right)
+                 .num("y2", y)
+                 .str("stroke", kGridColor));
     }
     w.text(Tag("text").num("x", f.left - 6).num("y", y + 4), s.tick_label(t, format));
   }
-  w.leaf(Tag("line").num("x1", f.left).num("y1", f.top).num("x2", f.left).num("y2", f.bottom).str("stroke", kAxisColor));
+  w.leaf(Tag("line")
+             .num("x1", f.left)
+             .num("y1", f.top)
+             .num("x2", f.left)
+             .num("y2", f.bottom)
+             .str("stroke", kAxisColor));
   w.close();
 }
 
@@ -332,7 +368,12 @@ void draw_legend(SvgWriter& w, const std::vector<LegendEntry>& entries, double x
     switch (e.kind) {
       case LegendEntry::Kind::kLine: {
         Tag line("line");
-        line.num("x1", x).num("y1", cy).num("x2", x + 22).num("y2", cy).str("stroke", e.color).num("stroke-width", 2);
+        line.num("x1", x)
+            .num("y1", cy)
+            .num("x2", x + 22)
+            .num("y2", cy)
+            .str("stroke", e.color)
+            .num("stroke-width", 2);
         if (!e.dash.empty()) line.str("stroke-dasharray", e.dash);
         w.leaf(line);
         w.leaf(Tag("circle").num("cx", x + 11).num("cy", cy).num("r", 3).str("fill", e.color));
@@ -342,7 +383,12 @@ void draw_legend(SvgWriter& w, const std::vector<LegendEntry>& entries, double x
         w.leaf(Tag("circle").num("cx", x + 11).num("cy", cy).num("r", 4.5).str("fill", e.color));
         break;
       case LegendEntry::Kind::kSwatch:
-        w.leaf(Tag("rect").num("x", x + 5).num("y", cy - 6).num("width", 12).num("height", 12).str("fill", e.color));
+        w.leaf(Tag("rect")
+                   .num("x", x + 5)
+                   .num("y", cy - 6)
+                   .num("width", 12)
+                   .num("height", 12)
+                   .str("fill", e.color));
         break;
     }
     const std::string shown = truncate_utf8(e.name, kLegendChars);

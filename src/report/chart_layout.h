@@ -28,16 +28,16 @@ double text_width(const std::string& text, double font_size);
 // Data → pixel mapping, linear or log10, with a domain rounded out to round tick values.
 struct Scale {
   bool log = false;
-  bool has_data = false;         // at least one usable value went into the domain
-  double d0 = 0, d1 = 1;         // domain (log10 units on a log scale)
-  double r0 = 0, r1 = 1;         // pixel range
-  std::vector<double> ticks;     // tick values in data units, ascending
-  int decimals = 0;              // decimals a linear tick step needs
+  bool has_data = false;      // at least one usable value went into the domain
+  double d0 = 0, d1 = 1;      // domain (log10 units on a log scale)
+  double r0 = 0, r1 = 1;      // pixel range
+  std::vector<double> ticks;  // tick values in data units, ascending
+  int decimals = 0;           // decimals a linear tick step needs
 
-  bool usable(double v) const;    // finite, |v| <= 1e100, and > 0 on a log scale
-  bool in_domain(double v) const; // usable and inside the domain
-  double map(double v) const;     // pixel position, clamped to the range
-  double lowest() const;          // domain minimum in data units (bar baseline on log scales)
+  bool usable(double v) const;     // finite, |v| <= 1e100, and > 0 on a log scale
+  bool in_domain(double v) const;  // usable and inside the domain
+  double map(double v) const;      // pixel position, clamped to the range
+  double lowest() const;           // domain minimum in data units (bar baseline on log scales)
   std::string tick_label(double v, const std::string& format) const;
 };
 

@@ -54,11 +54,16 @@ NumberSpec parse_spec(const char* fmt) {
     seen = true;
     ++i;
     for (; i < f.size(); ++i) {
-      if (f[i] == '-') s.left = true;
-      else if (f[i] == '+') s.plus = true;
-      else if (f[i] == ' ') s.space = true;
-      else if (f[i] == '0') s.zero = true;
-      else break;
+      if (f[i] == '-')
+        s.left = true;
+      else if (f[i] == '+')
+        s.plus = true;
+      else if (f[i] == ' ')
+        s.space = true;
+      else if (f[i] == '0')
+        s.zero = true;
+      else
+        break;
     }
     s.width = read_int(kMaxWidth, "width");
     if (i < f.size() && f[i] == '.') {
@@ -106,16 +111,20 @@ std::string render(double v, const NumberSpec& s, int min_decimals) {
     const std::string mantissa = body.substr(0, mantissa_end);
     if (mantissa.find_first_of("123456789") == std::string::npos) negative = false;
   }
-  if (upper) std::transform(body.begin(), body.end(), body.begin(), [](char c) { return (char)std::toupper(c); });
+  if (upper)
+    std::transform(body.begin(), body.end(), body.begin(), [](char c) { return (char)std::toupper(c); });
 
   const std::string sign = negative ? "-" : s.plus ? "+" : s.space ? " " : "";
   const size_t length = sign.size() + body.size();
   std::string out = sign + body;
   if (static_cast<size_t>(s.width) > length) {
     const size_t pad = s.width - length;
-    if (s.left) out = sign + body + std::string(pad, ' ');
-    else if (s.zero && std::isfinite(v)) out = sign + std::string(pad, '0') + body;
-    else out = std::string(pad, ' ') + sign + body;
+    if (s.left)
+      out = sign + body + std::string(pad, ' ');
+    else if (s.zero && std::isfinite(v))
+      out = sign + std::string(pad, '0') + body;
+    else
+      out = std::string(pad, ' ') + sign + body;
   }
   return s.prefix + out + s.suffix;
 }
@@ -127,10 +136,14 @@ size_t valid_sequence(const std::string& s, size_t i) {
   if (c < 0x80) return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
   size_t n;
   uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -162,12 +175,23 @@ std::string html_escape(const std::string& text) {
     }
     if (n == 1) {
       switch (text[i]) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += text[i];
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
+        default:
+          out += text[i];
       }
     } else {
       out.append(text, i, n);

@@ -6,7 +6,8 @@ namespace tinyptq::report {
 namespace {
 
 constexpr const char* kStyle = R"css(:root{color-scheme:light}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f4f5f7;color:#1a1a1a;line-height:1.5}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
+  background:#f4f5f7;color:#1a1a1a;line-height:1.5}
 main{max-width:1040px;margin:0 auto;padding:24px 32px 48px;background:#ffffff}
 h1{font-size:1.7em;margin:.2em 0 .6em}
 h2{font-size:1.3em;margin:1.6em 0 .5em;padding-bottom:.2em;border-bottom:1px solid #e3e3e3}
@@ -62,14 +63,15 @@ void HtmlPage::paragraph(const std::string& text) { body_ += "<p>" + html_escape
 
 void HtmlPage::raw(const std::string& html) { body_ += html + "\n"; }
 
-void HtmlPage::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                     int highlight_row) {
+void HtmlPage::table(const std::vector<std::string>& header,
+                     const std::vector<std::vector<std::string>>& rows, int highlight_row) {
   size_t cols = header.size();
   for (const auto& r : rows) cols = std::max(cols, r.size());
   std::string t = "<div class=\"table-wrap\"><table>\n";
   if (!header.empty()) {
     t += "<thead><tr>";
-    for (size_t c = 0; c < cols; ++c) t += "<th>" + (c < header.size() ? html_escape(header[c]) : "") + "</th>";
+    for (size_t c = 0; c < cols; ++c)
+      t += "<th>" + (c < header.size() ? html_escape(header[c]) : "") + "</th>";
     t += "</tr></thead>\n";
   }
   t += "<tbody>\n";

@@ -11,9 +11,10 @@ namespace {
 using Pixels = std::vector<std::pair<double, double>>;
 
 void check_series(const std::string& chart, size_t i, const Series& s) {
-  const std::string where = "report: chart '" + chart + "', series " + std::to_string(i) + " '" + s.name + "': ";
-  check(s.x.size() == s.y.size(), where + "x has " + std::to_string(s.x.size()) + " values but y has " +
-                                      std::to_string(s.y.size()));
+  const std::string where =
+      "report: chart '" + chart + "', series " + std::to_string(i) + " '" + s.name + "': ";
+  check(s.x.size() == s.y.size(),
+        where + "x has " + std::to_string(s.x.size()) + " values but y has " + std::to_string(s.y.size()));
   const bool no_band = s.y_low.empty() && s.y_high.empty();
   check(no_band || (s.y_low.size() == s.x.size() && s.y_high.size() == s.x.size()),
         where + "y_low and y_high must both be empty or both have " + std::to_string(s.x.size()) + " values");
@@ -26,8 +27,8 @@ std::string band_path(const Pixels& high, const Pixels& low) {
   return svg_polyline_path(ring) + " Z";
 }
 
-void draw_series(SvgWriter& w, const Series& s, size_t index, const Scale& sx, const Scale& sy,
-                 const Axis& x, const Axis& y) {
+void draw_series(SvgWriter& w, const Series& s, size_t index, const Scale& sx, const Scale& sy, const Axis& x,
+                 const Axis& y) {
   const std::string& color = palette_color(index);
   // Stable order by x so lines never double back.
   std::vector<size_t> order(s.x.size());
@@ -41,8 +42,12 @@ void draw_series(SvgWriter& w, const Series& s, size_t index, const Scale& sx, c
     Pixels high, low;
     auto flush = [&] {
       if (high.size() >= 2) {
-        w.leaf(Tag("path").str("class", "band").str("d", band_path(high, low)).str("fill", color)
-                   .num("fill-opacity", 0.18).str("stroke", "none"));
+        w.leaf(Tag("path")
+                   .str("class", "band")
+                   .str("d", band_path(high, low))
+                   .str("fill", color)
+                   .num("fill-opacity", 0.18)
+                   .str("stroke", "none"));
       }
       high.clear();
       low.clear();
@@ -64,8 +69,12 @@ void draw_series(SvgWriter& w, const Series& s, size_t index, const Scale& sx, c
   auto flush = [&] {
     if (run.size() >= 2) {
       Tag path("path");
-      path.str("class", "line").str("d", svg_polyline_path(run)).str("fill", "none").str("stroke", color)
-          .num("stroke-width", 2).str("stroke-linejoin", "round");
+      path.str("class", "line")
+          .str("d", svg_polyline_path(run))
+          .str("fill", "none")
+          .str("stroke", color)
+          .num("stroke-width", 2)
+          .str("stroke-linejoin", "round");
       if (!dash_pattern(index).empty()) path.str("stroke-dasharray", dash_pattern(index));
       w.leaf(path);
     }
@@ -85,15 +94,20 @@ void draw_series(SvgWriter& w, const Series& s, size_t index, const Scale& sx, c
     const size_t i = marker_index[k];
     std::string tip = s.name.empty() ? "" : s.name + ": ";
     tip += x.label.empty() ? "x" : x.label;
-    tip += " = " + format_number(s.x[i], x.format.c_str()) + ", " + (y.label.empty() ? "y" : y.label) + " = " +
-           format_number(s.y[i], y.format.c_str());
+    tip += " = " + format_number(s.x[i], x.format.c_str()) + ", " + (y.label.empty() ? "y" : y.label) +
+           " = " + format_number(s.y[i], y.format.c_str());
     if (!s.y_low.empty()) {
       tip += " (" + format_number(s.y_low[i], y.format.c_str()) + " to " +
              format_number(s.y_high[i], y.format.c_str()) + ")";
     }
-    w.leaf_with_tooltip(Tag("circle").str("class", "point").num("cx", markers[k].first)
-                            .num("cy", markers[k].second).num("r", 3.5).str("fill", color)
-                            .str("stroke", "#ffffff").num("stroke-width", 1),
+    w.leaf_with_tooltip(Tag("circle")
+                            .str("class", "point")
+                            .num("cx", markers[k].first)
+                            .num("cy", markers[k].second)
+                            .num("r", 3.5)
+                            .str("fill", color)
+                            .str("stroke", "#ffffff")
+                            .num("stroke-width", 1),
                         tip);
   }
   w.close();
@@ -118,7 +132,8 @@ std::string line_chart_svg(const std::string& title, const Axis& x, const Axis& 
   Scale sy = make_scale(y, ys, {}, title);
 
   std::vector<LegendEntry> legend;
-  const bool named = std::any_of(series.begin(), series.end(), [](const Series& s) { return !s.name.empty(); });
+  const bool named =
+      std::any_of(series.begin(), series.end(), [](const Series& s) { return !s.name.empty(); });
   if (named) {
     for (size_t i = 0; i < series.size(); ++i) {
       legend.push_back({series[i].name, palette_color(i), LegendEntry::Kind::kLine, dash_pattern(i)});
@@ -137,8 +152,8 @@ std::string line_chart_svg(const std::string& title, const Axis& x, const Axis& 
   SvgWriter w;
   begin_chart(w, width, height, title,
               "Line chart with " + std::to_string(series.size()) + " series and " + std::to_string(points) +
-                  " points. x axis: " + x.label + (x.log_scale ? " (log scale)" : "") + ". y axis: " + y.label +
-                  (y.log_scale ? " (log scale)" : "") + ".");
+                  " points. x axis: " + x.label + (x.log_scale ? " (log scale)" : "") +
+                  ". y axis: " + y.label + (y.log_scale ? " (log scale)" : "") + ".");
   draw_y_axis(w, sy, f, y.format, true);
   draw_x_axis(w, sx, f, x.format, true);
   draw_x_label(w, f, x.label, f.bottom + 38);

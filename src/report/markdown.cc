@@ -11,10 +11,14 @@ std::string escape_cell(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '|') out += "\\|";
-    else if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;  // "\r\n" -> one space
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n')
+      continue;  // "\r\n" -> one space
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -40,13 +44,15 @@ void append_separator(std::string& out, size_t width, char align) {
 
 }  // namespace
 
-std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+std::string markdown_table(const std::vector<std::string>& header,
+                           const std::vector<std::vector<std::string>>& rows,
                            const std::vector<char>& align) {
   size_t cols = header.size();
   for (const auto& r : rows) cols = std::max(cols, r.size());
   if (cols == 0) return "";
   for (char a : align) {
-    check(a == 'l' || a == 'r' || a == 'c', std::string("report: markdown table alignment must be 'l', 'r' or 'c', got '") + a + "'");
+    check(a == 'l' || a == 'r' || a == 'c',
+          std::string("report: markdown table alignment must be 'l', 'r' or 'c', got '") + a + "'");
   }
   auto cells_of = [&](const std::vector<std::string>& r) {
     std::vector<std::string> out(cols);

@@ -21,7 +21,7 @@ struct LabelSpot {
   double x, y;         // text anchor position
   const char* anchor;  // text-anchor
   Box box;
-  bool leader;         // label is shifted off the point: draw a line to it
+  bool leader;  // label is shifted off the point: draw a line to it
 };
 
 // Candidate label positions around (px, py), best first: right, left, above, below, then right/left
@@ -44,7 +44,8 @@ std::vector<LabelSpot> label_spots(double px, double py, double tw) {
 
 }  // namespace
 
-std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, const std::vector<Point>& points) {
+std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y,
+                        const std::vector<Point>& points) {
   std::vector<double> xs, ys;
   std::vector<std::string> groups;
   for (const Point& p : points) {
@@ -58,7 +59,8 @@ std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, 
   std::vector<LegendEntry> legend;
   if (groups.size() > 1 || (groups.size() == 1 && !groups[0].empty())) {
     for (size_t g = 0; g < groups.size(); ++g) {
-      legend.push_back({groups[g].empty() ? "(none)" : groups[g], palette_color(g), LegendEntry::Kind::kMarker, ""});
+      legend.push_back(
+          {groups[g].empty() ? "(none)" : groups[g], palette_color(g), LegendEntry::Kind::kMarker, ""});
     }
   }
   const double width = kChartWidth;
@@ -74,8 +76,9 @@ std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, 
 
   SvgWriter w;
   begin_chart(w, width, height, title,
-              "Scatter plot of " + std::to_string(points.size()) + " points in " + std::to_string(groups.size()) +
-                  " groups. x axis: " + x.label + (x.log_scale ? " (log scale)" : "") + ". y axis: " + y.label +
+              "Scatter plot of " + std::to_string(points.size()) + " points in " +
+                  std::to_string(groups.size()) + " groups. x axis: " + x.label +
+                  (x.log_scale ? " (log scale)" : "") + ". y axis: " + y.label +
                   (y.log_scale ? " (log scale)" : "") + ".");
   draw_y_axis(w, sy, f, y.format, true);
   draw_x_axis(w, sx, f, x.format, true);
@@ -98,10 +101,16 @@ std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, 
     const size_t g = std::find(groups.begin(), groups.end(), p.group) - groups.begin();
     const double px = sx.map(p.x), py = sy.map(p.y);
     std::string tip = p.label + (p.group.empty() ? "" : " (" + p.group + ")") + ": " +
-                      (x.label.empty() ? "x" : x.label) + " = " + format_number(p.x, x.format.c_str()) + ", " +
-                      (y.label.empty() ? "y" : y.label) + " = " + format_number(p.y, y.format.c_str());
-    w.leaf_with_tooltip(Tag("circle").str("class", "point").num("cx", px).num("cy", py).num("r", kRadius)
-                            .str("fill", palette_color(g)).str("stroke", "#ffffff").num("stroke-width", 1),
+                      (x.label.empty() ? "x" : x.label) + " = " + format_number(p.x, x.format.c_str()) +
+                      ", " + (y.label.empty() ? "y" : y.label) + " = " + format_number(p.y, y.format.c_str());
+    w.leaf_with_tooltip(Tag("circle")
+                            .str("class", "point")
+                            .num("cx", px)
+                            .num("cy", py)
+                            .num("r", kRadius)
+                            .str("fill", palette_color(g))
+                            .str("stroke", "#ffffff")
+                            .num("stroke-width", 1),
                         tip);
   }
   w.close();
@@ -117,8 +126,10 @@ std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, 
     const auto spots = label_spots(px, py, text_width(text, kLabelFont));
     const LabelSpot* pick = nullptr;
     for (const LabelSpot& s : spots) {
-      const bool inside = s.box.x0 >= frame.x0 && s.box.x1 <= frame.x1 && s.box.y0 >= frame.y0 && s.box.y1 <= frame.y1;
-      const bool free = std::none_of(taken.begin(), taken.end(), [&](const Box& b) { return b.overlaps(s.box); });
+      const bool inside =
+          s.box.x0 >= frame.x0 && s.box.x1 <= frame.x1 && s.box.y0 >= frame.y0 && s.box.y1 <= frame.y1;
+      const bool free =
+          std::none_of(taken.begin(), taken.end(), [&](const Box& b) { return b.overlaps(s.box); });
       if (inside && free) {
         pick = &s;
         break;
@@ -130,8 +141,13 @@ std::string scatter_svg(const std::string& title, const Axis& x, const Axis& y, 
       // From the marker's edge to just before the text's vertical centre.
       const double lx = pick->x + (pick->anchor[0] == 's' ? -2 : 2), ly = pick->y - 3.5;
       const double len = std::max(1e-9, std::hypot(lx - px, ly - py));
-      w.leaf(Tag("line").str("class", "leader").num("x1", px + (lx - px) * kRadius / len)
-                 .num("y1", py + (ly - py) * kRadius / len).num("x2", lx).num("y2", ly).str("stroke", "#999999")
+      w.leaf(Tag("line")
+                 .str("class", "leader")
+                 .num("x1", px + (lx - px) * kRadius / len)
+                 .num("y1", py + (ly - py) * kRadius / len)
+                 .num("x2", lx)
+                 .num("y2", ly)
+                 .str("stroke", "#999999")
                  .num("stroke-width", 0.75));
     }
     w.text(Tag("text").num("x", pick->x).num("y", pick->y).str("text-anchor", pick->anchor), text,

@@ -14,8 +14,8 @@ std::string svg_num(double v);
 class Tag {
  public:
   explicit Tag(std::string name) : name_(std::move(name)) {}
-  Tag& num(const char* key, double value);                 // coordinate / size
-  Tag& str(const char* key, const std::string& value);     // any text, escaped on output
+  Tag& num(const char* key, double value);              // coordinate / size
+  Tag& str(const char* key, const std::string& value);  // any text, escaped on output
   const std::string& name() const { return name_; }
   std::string open_text(bool self_close) const;
 
@@ -27,12 +27,12 @@ class Tag {
 class SvgWriter {
  public:
   void open(const Tag& tag);
-  void close();                                           // closes the innermost open element
-  void leaf(const Tag& tag);                              // <tag .../>
+  void close();               // closes the innermost open element
+  void leaf(const Tag& tag);  // <tag .../>
   // <tag ...>[<title>tooltip</title>]content</tag>; the tooltip is omitted when empty.
   void text(const Tag& tag, const std::string& content, const std::string& tooltip = "");
   void leaf_with_tooltip(const Tag& tag, const std::string& tooltip);  // <tag ...><title>..</title></tag>
-  std::string finish();                                   // closes what is still open
+  std::string finish();                                                // closes what is still open
 
  private:
   std::string out_;

@@ -30,10 +30,13 @@ constexpr size_t kMaxInputs = 5;  // BatchNormalization
 
 class FloatStep : public Step {
  public:
-  FloatStep(std::vector<int> sources, std::vector<std::vector<float>> constants, ImageFn fn, int64_t out_count,
-            double cost_per_image)
-      : sources_(std::move(sources)), constants_(std::move(constants)), fn_(std::move(fn)),
-        out_count_(out_count), cost_(cost_per_image) {
+  FloatStep(std::vector<int> sources, std::vector<std::vector<float>> constants, ImageFn fn,
+            int64_t out_count, double cost_per_image)
+      : sources_(std::move(sources)),
+        constants_(std::move(constants)),
+        fn_(std::move(fn)),
+        out_count_(out_count),
+        cost_(cost_per_image) {
     kind = StepKind::kFloat;
   }
   double cost() const override { return cost_; }
@@ -42,9 +45,12 @@ class FloatStep : public Step {
     for (int64_t i = first; i < first + images; ++i) {
       for (size_t k = 0; k < sources_.size(); ++k) {
         const int s = sources_[k];
-        if (s >= 0) in_ptrs[k] = reinterpret_cast<const float*>(in(ctx, size_t(s), i));
-        else if (s <= -2) in_ptrs[k] = constants_[size_t(-s - 2)].data();
-        else in_ptrs[k] = nullptr;
+        if (s >= 0)
+          in_ptrs[k] = reinterpret_cast<const float*>(in(ctx, size_t(s), i));
+        else if (s <= -2)
+          in_ptrs[k] = constants_[size_t(-s - 2)].data();
+        else
+          in_ptrs[k] = nullptr;
       }
       fn_(in_ptrs, reinterpret_cast<float*>(out(ctx, i)));
     }
@@ -62,7 +68,8 @@ bool is_activation(const FloatInput& in) { return in.value >= 0; }
 
 }  // namespace
 
-std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>& inputs, const Shape& out_shape) {
+std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>& inputs,
+                                 const Shape& out_shape) {
   const std::string where = "node '" + node.name + "' (" + op_name(node.op) + ")";
   check(inputs.size() <= kMaxInputs && !inputs.empty(), where + ": unsupported input count");
   std::vector<int> sources;
@@ -97,7 +104,8 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
     case Op::kConv: {
       needs_activation_first();
       const Attrs r = resolved_pads(node, shape_of(0), shape_of(1));
-      const auto p = fp32_ref::make_conv2d_params(shape_of(0), shape_of(1), fp32_ref::window2d_from_attrs(r), r.group);
+      const auto p =
+          fp32_ref::make_conv2d_params(shape_of(0), shape_of(1), fp32_ref::window2d_from_attrs(r), r.group);
       check(fp32_ref::conv2d_output_shape(p) == out_shape, where + ": output shape mismatch");
       fn = [p](const float* const* in, float* out) { fp32_ref::conv2d(p, in[0], in[1], in[2], out); };
       cost = double(out_count) * double(p.in_per_group * p.window.kernel_h * p.window.kernel_w);
@@ -107,7 +115,9 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       needs_activation_first();
       const auto p = fp32_ref::make_batchnorm_params(shape_of(0), shape_of(1), shape_of(2), shape_of(3),
                                                      shape_of(4), node.attrs.epsilon);
-      fn = [p](const float* const* in, float* out) { fp32_ref::batchnorm(p, in[0], in[1], in[2], in[3], in[4], out); };
+      fn = [p](const float* const* in, float* out) {
+        fp32_ref::batchnorm(p, in[0], in[1], in[2], in[3], in[4], out);
+      };
       break;
     }
     case Op::kRelu:
@@ -120,16 +130,21 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       fn = [p](const float* const* in, float* out) { fp32_ref::clip(p, in[0], out); };
       break;
     }
-    case Op::kAdd: case Op::kSub: case Op::kMul: {
+    case Op::kAdd:
+    case Op::kSub:
+    case Op::kMul: {
       const auto p = fp32_ref::make_broadcast_params(shape_of(0), shape_of(1));
       check(p.out_shape == out_shape, where + ": output shape mismatch");
       const fp32_ref::BinaryOp op = node.op == Op::kAdd   ? fp32_ref::BinaryOp::kAdd
                                     : node.op == Op::kSub ? fp32_ref::BinaryOp::kSub
                                                           : fp32_ref::BinaryOp::kMul;
-      fn = [p, op](const float* const* in, float* out) { fp32_ref::elementwise_binary(p, op, in[0], in[1], out); };
+      fn = [p, op](const float* const* in, float* out) {
+        fp32_ref::elementwise_binary(p, op, in[0], in[1], out);
+      };
       break;
     }
-    case Op::kAveragePool: case Op::kMaxPool: {
+    case Op::kAveragePool:
+    case Op::kMaxPool: {
       needs_activation_first();
       const Attrs r = resolved_pads(node, shape_of(0));
       const auto p = fp32_ref::make_pool2d_params(shape_of(0), fp32_ref::window2d_from_attrs(r));
@@ -152,7 +167,9 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       cost = double(in_count);
       break;
     }
-    case Op::kFlatten: case Op::kReshape: case Op::kIdentity:
+    case Op::kFlatten:
+    case Op::kReshape:
+    case Op::kIdentity:
       check(is_activation(inputs[0]), where + ": the first input must be an activation");
       check(in_count == out_count, where + ": element count changes");
       fn = [out_count](const float* const* in, float* out) {
@@ -170,7 +187,8 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       needs_activation_first();
       const Attrs& a = node.attrs;
       const Shape* c = inputs.size() > 2 && inputs[2].constant ? &inputs[2].shape : nullptr;
-      const auto p = fp32_ref::make_gemm_params(shape_of(0), shape_of(1), c, a.trans_a, a.trans_b, a.alpha, a.beta);
+      const auto p =
+          fp32_ref::make_gemm_params(shape_of(0), shape_of(1), c, a.trans_a, a.trans_b, a.alpha, a.beta);
       check((Shape{p.m, p.n}) == out_shape, where + ": output shape mismatch");
       fn = [p](const float* const* in, float* out) { fp32_ref::gemm(p, in[0], in[1], in[2], out); };
       cost = double(p.m * p.n * p.k);
@@ -194,10 +212,10 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       cost = 20.0 * double(out_count);
       break;
     }
-    default:
-      throw Error(where + ": not supported by the integer engine's float path");
+    default: throw Error(where + ": not supported by the integer engine's float path");
   }
-  auto step = std::make_unique<FloatStep>(std::move(sources), std::move(constants), std::move(fn), out_count, cost);
+  auto step =
+      std::make_unique<FloatStep>(std::move(sources), std::move(constants), std::move(fn), out_count, cost);
   step->kernel = std::string("fp32_ref::") + op_name(node.op);
   step->inputs = activations;
   return step;

@@ -20,6 +20,7 @@ struct FloatInput {
 // A step computing node's output (per-image shape out_shape) from `inputs` (one per node input, in order).
 // The step's inputs are the activation values in node order. Throws Error naming the node when the op or
 // this combination of activations and constants is not supported.
-std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>& inputs, const Shape& out_shape);
+std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>& inputs,
+                                 const Shape& out_shape);
 
 }  // namespace tinyptq::qdq

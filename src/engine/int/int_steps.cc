@@ -53,8 +53,8 @@ class GemmStep : public Step {
       return;
     }
     for (int64_t i = first; i < first + images; ++i)
-      kernel_.run(params_, in(ctx, 0, i) + rows.begin * k, out(ctx, i) + rows.begin * n, rows.end - rows.begin,
-                  ctx.scratch);
+      kernel_.run(params_, in(ctx, 0, i) + rows.begin * k, out(ctx, i) + rows.begin * n,
+                  rows.end - rows.begin, ctx.scratch);
   }
 
  private:
@@ -68,7 +68,8 @@ class GemmStep : public Step {
 template <typename Params, typename Fn, typename In, typename Out>
 class ElementwiseStep : public Step {
  public:
-  ElementwiseStep(const char* name, Fn fn, const Params& p, int64_t count) : fn_(fn), params_(p), count_(count) {
+  ElementwiseStep(const char* name, Fn fn, const Params& p, int64_t count)
+      : fn_(fn), params_(p), count_(count) {
     kind = StepKind::kInteger;
     kernel = name;
   }
@@ -154,7 +155,8 @@ std::unique_ptr<Step> add_step(const int8::Kernel<int8::AddRunFn>& kernel, const
       kernel.name, kernel.run, p, count_per_image);
 }
 
-std::unique_ptr<Step> avgpool_step(const int8::Kernel<int8::AvgPoolRunFn>& kernel, const int8::AvgPoolParams& p) {
+std::unique_ptr<Step> avgpool_step(const int8::Kernel<int8::AvgPoolRunFn>& kernel,
+                                   const int8::AvgPoolParams& p) {
   return std::make_unique<PoolStep<int8::AvgPoolParams, int8::AvgPoolRunFn>>(kernel.name, kernel.run, p);
 }
 
@@ -163,12 +165,13 @@ std::unique_ptr<Step> global_avgpool_step(const int8::Kernel<int8::GlobalAvgPool
   return std::make_unique<GlobalAvgPoolStep>(kernel, p);
 }
 
-std::unique_ptr<Step> maxpool_step(const int8::Kernel<int8::MaxPoolRunFn>& kernel, const int8::MaxPoolParams& p) {
+std::unique_ptr<Step> maxpool_step(const int8::Kernel<int8::MaxPoolRunFn>& kernel,
+                                   const int8::MaxPoolParams& p) {
   return std::make_unique<PoolStep<int8::MaxPoolParams, int8::MaxPoolRunFn>>(kernel.name, kernel.run, p);
 }
 
-std::unique_ptr<Step> quantize_step(const int8::Kernel<int8::QuantizeRunFn>& kernel, const int8::QuantizeParams& p,
-                                    int64_t count_per_image) {
+std::unique_ptr<Step> quantize_step(const int8::Kernel<int8::QuantizeRunFn>& kernel,
+                                    const int8::QuantizeParams& p, int64_t count_per_image) {
   return std::make_unique<ElementwiseStep<int8::QuantizeParams, int8::QuantizeRunFn, float, uint8_t>>(
       kernel.name, kernel.run, p, count_per_image);
 }

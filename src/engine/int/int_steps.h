@@ -17,12 +17,14 @@ std::unique_ptr<Step> gemm_step(const int8::GemmKernel& kernel, const int8::Gemm
                                 const int8::QuantizedWeights& w, int64_t rows_per_image);
 std::unique_ptr<Step> add_step(const int8::Kernel<int8::AddRunFn>& kernel, const int8::AddParams& p,
                                int64_t count_per_image);
-std::unique_ptr<Step> avgpool_step(const int8::Kernel<int8::AvgPoolRunFn>& kernel, const int8::AvgPoolParams& p);
+std::unique_ptr<Step> avgpool_step(const int8::Kernel<int8::AvgPoolRunFn>& kernel,
+                                   const int8::AvgPoolParams& p);
 std::unique_ptr<Step> global_avgpool_step(const int8::Kernel<int8::GlobalAvgPoolRunFn>& kernel,
                                           const int8::GlobalAvgPoolParams& p);
-std::unique_ptr<Step> maxpool_step(const int8::Kernel<int8::MaxPoolRunFn>& kernel, const int8::MaxPoolParams& p);
-std::unique_ptr<Step> quantize_step(const int8::Kernel<int8::QuantizeRunFn>& kernel, const int8::QuantizeParams& p,
-                                    int64_t count_per_image);
+std::unique_ptr<Step> maxpool_step(const int8::Kernel<int8::MaxPoolRunFn>& kernel,
+                                   const int8::MaxPoolParams& p);
+std::unique_ptr<Step> quantize_step(const int8::Kernel<int8::QuantizeRunFn>& kernel,
+                                    const int8::QuantizeParams& p, int64_t count_per_image);
 std::unique_ptr<Step> dequantize_step(const int8::Kernel<int8::DequantizeRunFn>& kernel,
                                       const int8::DequantizeParams& p, int64_t count_per_image);
 std::unique_ptr<Step> requantize_step(const int8::Kernel<int8::RequantizeRunFn>& kernel,

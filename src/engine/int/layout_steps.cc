@@ -18,7 +18,8 @@ Shape storage_dims(const Value& v) {
   return dims;
 }
 
-std::vector<int64_t> storage_permutation(const Value& in, const Value& out, const std::vector<int64_t>& perm) {
+std::vector<int64_t> storage_permutation(const Value& in, const Value& out,
+                                         const std::vector<int64_t>& perm) {
   const std::vector<int64_t> in_order = storage_order(in), out_order = storage_order(out);
   std::vector<int64_t> p;
   for (int64_t out_axis : out_order) {
@@ -59,8 +60,10 @@ class PermuteStep : public Step {
   double cost() const override { return double(count_ * element_size_); }
   void run(const RunContext& ctx, int64_t first, int64_t images, int8::RowRange) const override {
     for (int64_t i = first; i < first + images; ++i) {
-      if (element_size_ == 1) permute(in(ctx, 0, i), out(ctx, i));
-      else permute(reinterpret_cast<const float*>(in(ctx, 0, i)), reinterpret_cast<float*>(out(ctx, i)));
+      if (element_size_ == 1)
+        permute(in(ctx, 0, i), out(ctx, i));
+      else
+        permute(reinterpret_cast<const float*>(in(ctx, 0, i)), reinterpret_cast<float*>(out(ctx, i)));
     }
   }
 

@@ -49,7 +49,7 @@ struct Value {
 
 // Storage of every value for one run: base[v] points at image 0 of value v.
 struct RunContext {
-  std::vector<uint8_t*> base;
+  uint8_t* const* base = nullptr;
   void* scratch = nullptr;  // this thread's scratch, Plan::scratch_bytes long
 };
 

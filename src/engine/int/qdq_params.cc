@@ -56,7 +56,8 @@ std::optional<QuantWeight> quantized_weight(const Graph& g, const std::string& n
   const Tensor* w = input_initializer(g, *dq, 0);
   if (!w || (w->dtype != DType::kInt8 && w->dtype != DType::kUint8)) return std::nullopt;
   const Tensor* scale = input_initializer(g, *dq, 1);
-  check(scale != nullptr && scale->dtype == DType::kFloat32, label(*dq) + ": scale must be a float initializer");
+  check(scale != nullptr && scale->dtype == DType::kFloat32,
+        label(*dq) + ": scale must be a float initializer");
   const Tensor* zp = input_initializer(g, *dq, 2);
   const bool has_zp = dq->inputs.size() > 2 && !dq->inputs[2].empty();
   check(!has_zp || (zp != nullptr && zp->dtype == w->dtype && zp->stored() == scale->stored()),
@@ -143,8 +144,8 @@ std::optional<Tensor> float_constant(const Graph& g, const std::string& name) {
   if (!x || !is_integer(x->dtype) || !scale || scale->dtype != DType::kFloat32) return std::nullopt;
   const Tensor* zp = input_initializer(g, *dq, 2);
   try {
-    const auto p = fp32_ref::make_quant_params(x->shape, scale->shape, zp ? &zp->shape : nullptr, dq->attrs.axis,
-                                               x->dtype);
+    const auto p = fp32_ref::make_quant_params(x->shape, scale->shape, zp ? &zp->shape : nullptr,
+                                               dq->attrs.axis, x->dtype);
     Tensor out = Tensor::zeros(x->shape);
     fp32_ref::dequantize_linear(p, x->i.data(), scale->f.data(), zp ? zp->i.data() : nullptr, out.f.data());
     return out;

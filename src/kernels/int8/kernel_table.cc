@@ -23,7 +23,8 @@ void check_window(const Window2d& w) {
   check(w.kernel_h > 0 && w.kernel_w > 0 && w.stride_h > 0 && w.stride_w > 0 && w.dilation_h > 0 &&
             w.dilation_w > 0,
         "kernel, strides and dilations must be positive");
-  check(w.pad_top >= 0 && w.pad_left >= 0 && w.pad_bottom >= 0 && w.pad_right >= 0, "pads must be non-negative");
+  check(w.pad_top >= 0 && w.pad_left >= 0 && w.pad_bottom >= 0 && w.pad_right >= 0,
+        "pads must be non-negative");
 }
 
 }  // namespace
@@ -32,15 +33,15 @@ ConvShape make_conv_shape(int64_t in_h, int64_t in_w, int64_t in_c, int64_t out_
                           const Window2d& window) {
   check(in_h > 0 && in_w > 0 && in_c > 0 && out_c > 0, "conv sizes must be positive");
   check(groups > 0 && in_c % groups == 0 && out_c % groups == 0,
-        "group " + std::to_string(groups) + " does not divide the channels (" + std::to_string(in_c) + " in, " +
-            std::to_string(out_c) + " out)");
+        "group " + std::to_string(groups) + " does not divide the channels (" + std::to_string(in_c) +
+            " in, " + std::to_string(out_c) + " out)");
   check_window(window);
   ConvShape s;
   s.in_h = in_h, s.in_w = in_w, s.in_c = in_c, s.out_c = out_c, s.groups = groups;
   s.window = window;
   s.window.ceil_mode = false;
-  s.out_h = fp32_ref::window_output_size(in_h, window.kernel_h, window.stride_h, window.dilation_h, window.pad_top,
-                                         window.pad_bottom, false);
+  s.out_h = fp32_ref::window_output_size(in_h, window.kernel_h, window.stride_h, window.dilation_h,
+                                         window.pad_top, window.pad_bottom, false);
   s.out_w = fp32_ref::window_output_size(in_w, window.kernel_w, window.stride_w, window.dilation_w,
                                          window.pad_left, window.pad_right, false);
   return s;
@@ -71,10 +72,14 @@ std::array<uint8_t, 256> make_requantize_table(float in_scale, int32_t in_zero_p
     const float real = float(q - in_zero_point) * in_scale;
     const float v = std::nearbyint(real / out_scale);
     int32_t r;
-    if (std::isnan(v)) r = out.zero_point;
-    else if (v >= float(out.max - out.zero_point)) r = out.max;
-    else if (v <= float(out.min - out.zero_point)) r = out.min;
-    else r = int32_t(v) + out.zero_point;
+    if (std::isnan(v))
+      r = out.zero_point;
+    else if (v >= float(out.max - out.zero_point))
+      r = out.max;
+    else if (v <= float(out.min - out.zero_point))
+      r = out.min;
+    else
+      r = int32_t(v) + out.zero_point;
     table[q] = uint8_t(r < out.min ? out.min : r > out.max ? out.max : r);
   }
   return table;
@@ -105,5 +110,7 @@ const KernelTable& reference_kernels() {
 }
 
 const KernelTable& best_kernels() { return reference_kernels(); }
+
+std::vector<const KernelTable*> available_kernels() { return {&reference_kernels()}; }
 
 }  // namespace tinyptq::int8

@@ -165,7 +165,8 @@ struct GlobalAvgPoolParams {
   OutputStage output;
 };
 
-using GlobalAvgPoolRunFn = void (*)(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images);
+using GlobalAvgPoolRunFn = void (*)(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y,
+                                    int64_t images);
 
 // y = table[max over taps inside the input of x]; table is the identity when input and output
 // quantization are equal, else the requantization of make_requantize_table (monotonic, so max commutes).
@@ -179,8 +180,8 @@ using MaxPoolRunFn = void (*)(const MaxPoolParams& p, const uint8_t* x, uint8_t*
 
 // ---- Elementwise conversions -----------------------------------------------------------------------------
 
-// y = clamp(round_half_even(x / scale) + zero_point, min, max); NaN → min. Division (not a reciprocal
-// multiply) as ONNX QuantizeLinear and ORT.
+// y = clamp(round_half_even(x / scale) + zero_point, min, max); NaN → zero_point (real 0). A division, not a
+// reciprocal multiply, as ONNX QuantizeLinear and ORT.
 struct QuantizeParams {
   float scale = 1;
   OutputStage output;
@@ -231,5 +232,13 @@ struct KernelTable {
 const KernelTable& reference_kernels();
 // The fastest kernels this CPU runs (chosen once from CPUID); the reference ones for now.
 const KernelTable& best_kernels();
+// Every table this CPU can run, reference first; tests check each against the reference formulas.
+//
+// Adding an ISA: put its kernels in src/kernels/int8/<isa>/<op>_<isa>.cc (that suffix gets the ISA's
+// compiler flags) with exactly the signatures above, its own pack function where it wants another weight
+// layout, and `supports` where it handles only some shapes (the engine falls back to the reference kernel
+// for the others); build its table in kernel_table.cc and list it here and in best_kernels() behind a
+// CPUID check.
+std::vector<const KernelTable*> available_kernels();
 
 }  // namespace tinyptq::int8

@@ -7,9 +7,10 @@
 namespace tinyptq {
 
 SplitHistogram::SplitHistogram(int bins, std::string owner) : bins_(bins), owner_(std::move(owner)) {
-  if (!(bins >= kMinBins && bins <= kMaxBins && (bins & (bins - 1)) == 0))
+  if (!(bins >= kMinBins && bins <= kMaxBins && (bins & (bins - 1)) == 0)) {
     throw Error("observer " + owner_ + ": num_bins must be a power of two in [" + std::to_string(kMinBins) +
                 ", " + std::to_string(kMaxBins) + "], got " + std::to_string(bins));
+  }
   counts_.assign(2 * static_cast<size_t>(bins_), 0);
 }
 
@@ -65,7 +66,7 @@ void SplitHistogram::add(std::span<const float> values) {
   for (const float v : values) {
     // |v|·inv_width is exact and < bins; truncation is floor. The sign selects the half without a branch.
     const auto bin = static_cast<int64_t>(std::fabs(double(v)) * inv_width);
-    ++counts[bin + (v < 0.0f ? neg_offset : 0)];
+    ++counts[bin + static_cast<int64_t>(v < 0.0f) * neg_offset];
   }
 }
 

@@ -101,31 +101,33 @@ Range MseObserver::range() const {
   };
   Range best = {mn, mx};
   double best_err = total_error(segs, best);
-  auto consider = [&](Range r) {
+  // Error of candidate r; keeps the overall best.
+  auto evaluate = [&](Range r) {
     const double e = total_error(segs, r);
     if (e < best_err) {
       best_err = e;
       best = r;
     }
+    return e;
   };
-  // 1-D search of f(t) over t in (0, top]: a grid, then a finer grid between the best point's neighbours.
-  auto search_1d = [&](double top, auto&& range_of) {
-    double best_t = top;
-    double best_local = std::numeric_limits<double>::infinity();
-    auto try_t = [&](double t) {
-      const Range r = range_of(t);
-      const double e = total_error(segs, r);
-      if (e < best_local) {
-        best_local = e;
-        best_t = t;
+  // The best f in a grid of `steps` + 1 points over [f0, f1] (first on ties) for candidates range_of(f).
+  auto best_on_grid = [&](double f0, double f1, int steps, auto&& range_of) {
+    double arg = f1, err = std::numeric_limits<double>::infinity();
+    for (int k = 0; k <= steps; ++k) {
+      const double f = f0 + (f1 - f0) * k / steps;
+      const double e = evaluate(range_of(f));
+      if (e < err) {
+        err = e;
+        arg = f;
       }
-      consider(r);
-    };
-    for (int k = 1; k <= kGrid; ++k) try_t(top * k / kGrid);
-    const double step = top / kGrid, lo = std::max(best_t - step, step / kRefine),
-                 hi = std::min(best_t + step, top);
-    for (int k = 0; k <= kRefine; ++k) try_t(lo + (hi - lo) * k / kRefine);
-    return best_t;
+    }
+    return arg;
+  };
+  // 1-D: t over (0, top] on a grid, then a finer grid between the best point's neighbours.
+  auto search_1d = [&](double top, auto&& range_of) {
+    const double step = top / kGrid;
+    const double t = best_on_grid(step, top, kGrid - 1, range_of);
+    best_on_grid(std::max(t - step, step / kRefine), std::min(t + step, top), kRefine, range_of);
   };
 
   if (symmetric_) {
@@ -136,38 +138,25 @@ Range MseObserver::range() const {
   } else if (mx <= 0.0f) {
     search_1d(-double(mn), [&](double t) { return clip(-t, mx); });
   } else {
+    // 2-D: fractions (j, k) of (min, max) on a grid, then alternate 1-D refinements of each end.
     double lo_frac = 1.0, hi_frac = 1.0, grid_err = std::numeric_limits<double>::infinity();
     for (int j = 1; j <= kGrid2d; ++j) {
       for (int k = 1; k <= kGrid2d; ++k) {
         const double fj = double(j) / kGrid2d, fk = double(k) / kGrid2d;
-        const Range r = clip(mn * fj, mx * fk);
-        const double e = total_error(segs, r);
+        const double e = evaluate(clip(mn * fj, mx * fk));
         if (e < grid_err) {
           grid_err = e;
           lo_frac = fj;
           hi_frac = fk;
         }
-        consider(r);
       }
     }
     const double span = 1.0 / kGrid2d;
     for (int round = 0; round < kRefineRounds; ++round) {
-      for (int side = 0; side < 2; ++side) {
-        double& frac = side == 0 ? hi_frac : lo_frac;
-        const double f0 = std::max(frac - span, span / kRefine), f1 = std::min(frac + span, 1.0);
-        double side_err = std::numeric_limits<double>::infinity(), side_best = frac;
-        for (int k = 0; k <= kRefine; ++k) {
-          const double f = f0 + (f1 - f0) * k / kRefine;
-          const Range r = side == 0 ? clip(mn * lo_frac, mx * f) : clip(mn * f, mx * hi_frac);
-          const double e = total_error(segs, r);
-          if (e < side_err) {
-            side_err = e;
-            side_best = f;
-          }
-          consider(r);
-        }
-        frac = side_best;
-      }
+      hi_frac = best_on_grid(std::max(hi_frac - span, span / kRefine), std::min(hi_frac + span, 1.0), kRefine,
+                             [&](double f) { return clip(mn * lo_frac, mx * f); });
+      lo_frac = best_on_grid(std::max(lo_frac - span, span / kRefine), std::min(lo_frac + span, 1.0), kRefine,
+                             [&](double f) { return clip(mn * f, mx * hi_frac); });
     }
   }
   return best;

@@ -42,19 +42,24 @@ std::optional<Method> method_from_name(const std::string& name) {
 void check_observer_options(const ObserverOptions& o) {
   const std::string who = std::string("observer ") + method_name(o.method) + ": ";
   check_format(o.format);
-  if (!(std::isfinite(o.percentile) && o.percentile > 0.0 && o.percentile <= 100.0))
+  if (!(std::isfinite(o.percentile) && o.percentile > 0.0 && o.percentile <= 100.0)) {
     throw Error(who + "percentile must be in (0, 100], got " + std::to_string(o.percentile));
+  }
   if (!(o.num_bins >= SplitHistogram::kMinBins && o.num_bins <= SplitHistogram::kMaxBins &&
-        (o.num_bins & (o.num_bins - 1)) == 0))
+        (o.num_bins & (o.num_bins - 1)) == 0)) {
     throw Error(who + "num_bins must be a power of two in [" + std::to_string(SplitHistogram::kMinBins) +
                 ", " + std::to_string(SplitHistogram::kMaxBins) + "], got " + std::to_string(o.num_bins));
-  if (!(o.num_quantized_bins >= 2 && o.num_quantized_bins <= o.num_bins))
+  }
+  if (!(o.num_quantized_bins >= 2 && o.num_quantized_bins <= o.num_bins)) {
     throw Error(who + "num_quantized_bins must be in [2, num_bins], got " +
                 std::to_string(o.num_quantized_bins));
-  if (o.moving_average && o.method != Method::kMinMax)
+  }
+  if (o.moving_average && o.method != Method::kMinMax) {
     throw Error(who + "moving_average applies to minmax only");
-  if (!(std::isfinite(o.averaging_constant) && o.averaging_constant > 0.0 && o.averaging_constant <= 1.0))
+  }
+  if (!(std::isfinite(o.averaging_constant) && o.averaging_constant > 0.0 && o.averaging_constant <= 1.0)) {
     throw Error(who + "averaging_constant must be in (0, 1], got " + std::to_string(o.averaging_constant));
+  }
 }
 
 std::unique_ptr<Observer> make_observer(const ObserverOptions& options) {
@@ -75,13 +80,15 @@ std::unique_ptr<Observer> make_observer(const ObserverOptions& options) {
 std::vector<Range> channel_ranges(std::span<const float> w, int64_t channels, int64_t inner, Method m,
                                   const QuantFormat& f) {
   const int64_t size = static_cast<int64_t>(w.size());
-  if (!(channels >= 1 && inner >= 1))
+  if (channels < 1 || inner < 1) {
     throw Error("channel ranges: channels and inner must be >= 1, got " + std::to_string(channels) + " and " +
                 std::to_string(inner));
-  if (!(size > 0)) throw Error("channel ranges: the weight is empty");
-  if (!(channels <= size && inner <= size / channels && size % (channels * inner) == 0))
+  }
+  if (size == 0) throw Error("channel ranges: the weight is empty");
+  if (!(channels <= size && inner <= size / channels && size % (channels * inner) == 0)) {
     throw Error("channel ranges: " + std::to_string(size) + " values do not split into [outer, " +
                 std::to_string(channels) + ", " + std::to_string(inner) + "]");
+  }
   const int64_t outer = size / (channels * inner);
   ObserverOptions options;
   options.method = m;

@@ -7,8 +7,8 @@
 
 namespace tinyptq::fp32_ref {
 
-BatchNormParams make_batchnorm_params(const Shape& x, const Shape& scale, const Shape& bias, const Shape& mean,
-                                      const Shape& var, float epsilon) {
+BatchNormParams make_batchnorm_params(const Shape& x, const Shape& scale, const Shape& bias,
+                                      const Shape& mean, const Shape& var, float epsilon) {
   check(x.size() >= 2, "BatchNormalization input must have rank >= 2, got " + shape_str(x));
   BatchNormParams p;
   p.batch = x[0];
@@ -25,8 +25,8 @@ BatchNormParams make_batchnorm_params(const Shape& x, const Shape& scale, const 
   return p;
 }
 
-void batchnorm(const BatchNormParams& p, const float* x, const float* scale, const float* bias, const float* mean,
-               const float* var, float* y) {
+void batchnorm(const BatchNormParams& p, const float* x, const float* scale, const float* bias,
+               const float* mean, const float* var, float* y) {
   for (int64_t c = 0; c < p.channels; ++c) {
     const float a = scale[c] / std::sqrt(var[c] + p.epsilon);
     const float b = bias[c] - mean[c] * a;

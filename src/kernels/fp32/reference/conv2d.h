@@ -19,9 +19,9 @@ struct Conv2dParams {
 Conv2dParams make_conv2d_params(const Shape& x, const Shape& w, const Window2d& window, int64_t group);
 Shape conv2d_output_shape(const Conv2dParams& p);
 
-// y[n,m,oh,ow] = bias[m] + Σ_{c<C/G, kh, kw} x[n, g·C/G + c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw] · w[m,c,kh,kw]
-// with g = m / (M/G); taps outside the input contribute 0; bias may be null (0). The sum starts from the
-// bias and runs in float, in the order c, kh, kw.
+// y[n,m,oh,ow] = bias[m] + Σ_{c<C/G, kh, kw} x[n, g·C/G + c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw] ·
+// w[m,c,kh,kw] with g = m / (M/G); taps outside the input contribute 0; bias may be null (0). The sum starts
+// from the bias and runs in float, in the order c, kh, kw.
 void conv2d(const Conv2dParams& p, const float* x, const float* w, const float* bias, float* y);
 
 }  // namespace tinyptq::fp32_ref

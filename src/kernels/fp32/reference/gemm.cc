@@ -6,8 +6,8 @@
 
 namespace tinyptq::fp32_ref {
 
-GemmParams make_gemm_params(const Shape& a, const Shape& b, const Shape* c, bool trans_a, bool trans_b, float alpha,
-                            float beta) {
+GemmParams make_gemm_params(const Shape& a, const Shape& b, const Shape* c, bool trans_a, bool trans_b,
+                            float alpha, float beta) {
   check(a.size() == 2, "Gemm input A must be 2-D, got " + shape_str(a));
   check(b.size() == 2, "Gemm input B must be 2-D, got " + shape_str(b));
   GemmParams p;

@@ -16,8 +16,8 @@ struct GemmParams {
 
 // a: [M,K] ([K,M] with trans_a), b: [K,N] ([N,K] with trans_b), c (optional, pass nullptr): unidirectionally
 // broadcastable to [M,N] — scalar, [N], [1,N], [M,1], [M,N]. Throws Error on inconsistent shapes.
-GemmParams make_gemm_params(const Shape& a, const Shape& b, const Shape* c, bool trans_a, bool trans_b, float alpha,
-                            float beta);
+GemmParams make_gemm_params(const Shape& a, const Shape& b, const Shape* c, bool trans_a, bool trans_b,
+                            float alpha, float beta);
 
 // y[i,j] = alpha · Σ_k A'[i,k]·B'[k,j] + beta · C[i,j], A' = trans_a ? Aᵀ : A, B' likewise; the dot product
 // runs in float in k order; C may be null when has_c is false and is not read when beta = 0.

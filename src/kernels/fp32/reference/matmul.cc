@@ -7,8 +7,8 @@
 namespace tinyptq::fp32_ref {
 
 MatMulParams make_matmul_params(const Shape& a_in, const Shape& b_in) {
-  check(!a_in.empty() && !b_in.empty(), "MatMul inputs must have rank >= 1, got " + shape_str(a_in) + " and " +
-                                            shape_str(b_in));
+  check(!a_in.empty() && !b_in.empty(),
+        "MatMul inputs must have rank >= 1, got " + shape_str(a_in) + " and " + shape_str(b_in));
   Shape a = a_in, b = b_in;
   const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
   if (a_vec) a.insert(a.begin(), 1);
@@ -17,7 +17,8 @@ MatMulParams make_matmul_params(const Shape& a_in, const Shape& b_in) {
   p.m = a[a.size() - 2];
   p.k = a[a.size() - 1];
   p.n = b[b.size() - 1];
-  check(b[b.size() - 2] == p.k, "MatMul inner dimensions differ: " + shape_str(a_in) + " and " + shape_str(b_in));
+  check(b[b.size() - 2] == p.k,
+        "MatMul inner dimensions differ: " + shape_str(a_in) + " and " + shape_str(b_in));
   // Broadcast the batch dims (all but the last two), right-aligned.
   const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
   const size_t rank = std::max(a_batch.size(), b_batch.size());
@@ -28,8 +29,8 @@ MatMulParams make_matmul_params(const Shape& a_in, const Shape& b_in) {
     const size_t axis = rank - 1 - t;
     const int64_t da = t < a_batch.size() ? a_batch[a_batch.size() - 1 - t] : 1;
     const int64_t db = t < b_batch.size() ? b_batch[b_batch.size() - 1 - t] : 1;
-    check(da == db || da == 1 || db == 1,
-          "MatMul batch dimensions of " + shape_str(a_in) + " and " + shape_str(b_in) + " are not broadcastable");
+    check(da == db || da == 1 || db == 1, "MatMul batch dimensions of " + shape_str(a_in) + " and " +
+                                              shape_str(b_in) + " are not broadcastable");
     batch[axis] = da == 1 ? db : da;
     a_stride[axis] = da == 1 ? 0 : sa;
     b_stride[axis] = db == 1 ? 0 : sb;

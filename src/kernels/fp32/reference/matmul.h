@@ -9,8 +9,8 @@ namespace tinyptq::fp32_ref {
 
 struct MatMulParams {
   int64_t m = 0, n = 0, k = 0;
-  int64_t batch = 1;                            // product of the broadcast batch dims
-  std::vector<int64_t> a_offsets, b_offsets;    // per output batch: start of its A and B matrix
+  int64_t batch = 1;                          // product of the broadcast batch dims
+  std::vector<int64_t> a_offsets, b_offsets;  // per output batch: start of its A and B matrix
   Shape out_shape;
 };
 

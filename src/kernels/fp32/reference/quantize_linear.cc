@@ -28,7 +28,8 @@ QuantParams make_quant_params(const Shape& x, const Shape& scale, const Shape* z
   }
   check(scale.size() == 1, "scale must be a scalar or 1-D, got " + shape_str(scale));
   const int64_t rank = int64_t(x.size());
-  check(axis >= -rank && axis < rank, "axis " + std::to_string(axis) + " is out of range for input " + shape_str(x));
+  check(axis >= -rank && axis < rank,
+        "axis " + std::to_string(axis) + " is out of range for input " + shape_str(x));
   if (axis < 0) axis += rank;
   check(scale[0] == x[axis], "per-axis scale " + shape_str(scale) + " does not match input " + shape_str(x) +
                                  " along axis " + std::to_string(axis));
@@ -50,10 +51,14 @@ void quantize_linear(const QuantParams& p, const float* x, const float* scale, c
       for (int64_t i = 0; i < p.inner; ++i) {
         const float v = std::nearbyint(x[base + i] / s);  // default rounding mode: half to even
         int64_t q;
-        if (std::isnan(v)) q = zp;
-        else if (v >= float(p.qmax - zp)) q = p.qmax;
-        else if (v <= float(p.qmin - zp)) q = p.qmin;
-        else q = int64_t(v) + zp;
+        if (std::isnan(v))
+          q = zp;
+        else if (v >= float(p.qmax - zp))
+          q = p.qmax;
+        else if (v <= float(p.qmin - zp))
+          q = p.qmin;
+        else
+          q = int64_t(v) + zp;
         y[base + i] = q;
       }
     }

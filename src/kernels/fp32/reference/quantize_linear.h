@@ -8,9 +8,10 @@
 namespace tinyptq::fp32_ref {
 
 struct QuantParams {
-  int64_t outer = 0, axis_size = 1, inner = 0;  // x viewed as [outer, axis_size, inner]; per-tensor: axis_size 1
-  bool per_axis = false;                        // scale/zero point indexed by the axis coordinate
-  int64_t qmin = 0, qmax = 255;                 // saturation range of the quantized type
+  int64_t outer = 0, axis_size = 1,
+          inner = 0;             // x viewed as [outer, axis_size, inner]; per-tensor: axis_size 1
+  bool per_axis = false;         // scale/zero point indexed by the axis coordinate
+  int64_t qmin = 0, qmax = 255;  // saturation range of the quantized type
 };
 
 // scale: scalar or [1] (per-tensor) or [x[axis]] (per-axis, axis in [−r, r−1]); zero_point (nullable) must

@@ -25,12 +25,14 @@ Shape reshape_output_shape(const Shape& x, const std::vector<int64_t>& spec) {
     } else {
       out[d] = v;
     }
-    check(out[d] == 0 || known <= (int64_t(1) << 40) / out[d], "Reshape shape " + shape_str(spec) + " is too large");
+    check(out[d] == 0 || known <= (int64_t(1) << 40) / out[d],
+          "Reshape shape " + shape_str(spec) + " is too large");
     known *= out[d];
   }
   if (infer_at >= 0) {
-    check(known != 0 && count % known == 0, "Reshape cannot infer the -1 in " + shape_str(spec) + " for input " +
-                                                shape_str(x) + " (" + std::to_string(count) + " elements)");
+    check(known != 0 && count % known == 0, "Reshape cannot infer the -1 in " + shape_str(spec) +
+                                                " for input " + shape_str(x) + " (" + std::to_string(count) +
+                                                " elements)");
     out[infer_at] = count / known;
   }
   check(num_elements(out) == count, "Reshape from " + shape_str(x) + " (" + std::to_string(count) +

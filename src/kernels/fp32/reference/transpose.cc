@@ -11,12 +11,12 @@ TransposeParams make_transpose_params(const Shape& x, const std::vector<int64_t>
   std::vector<int64_t> perm = perm_in;
   if (perm.empty())
     for (size_t d = 0; d < rank; ++d) perm.push_back(int64_t(rank - 1 - d));
-  check(perm.size() == rank, "Transpose perm has " + std::to_string(perm.size()) + " entries for input " +
-                                 shape_str(x));
+  check(perm.size() == rank,
+        "Transpose perm has " + std::to_string(perm.size()) + " entries for input " + shape_str(x));
   std::vector<bool> seen(rank, false);
   for (int64_t v : perm) {
-    check(v >= 0 && v < int64_t(rank) && !seen[v], "Transpose perm is not a permutation of the axes of " +
-                                                        shape_str(x));
+    check(v >= 0 && v < int64_t(rank) && !seen[v],
+          "Transpose perm is not a permutation of the axes of " + shape_str(x));
     seen[v] = true;
   }
   std::vector<int64_t> strides(rank, 1);

@@ -9,15 +9,15 @@ namespace tinyptq::fp32_ref {
 namespace {
 std::vector<int64_t> or_default(const std::vector<int64_t>& v, size_t n, int64_t fill, const char* what) {
   if (v.empty()) return std::vector<int64_t>(n, fill);
-  check(v.size() == n, std::string(what) + " has " + std::to_string(v.size()) + " values, expected " +
-                           std::to_string(n));
+  check(v.size() == n,
+        std::string(what) + " has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
   return v;
 }
 }  // namespace
 
 Window2d window2d_from_attrs(const Attrs& attrs) {
-  check(attrs.kernel_shape.size() == 2,
-        "kernel_shape has " + std::to_string(attrs.kernel_shape.size()) + " values; only 2-D windows are supported");
+  check(attrs.kernel_shape.size() == 2, "kernel_shape has " + std::to_string(attrs.kernel_shape.size()) +
+                                            " values; only 2-D windows are supported");
   auto strides = or_default(attrs.strides, 2, 1, "strides");
   auto dilations = or_default(attrs.dilations, 2, 1, "dilations");
   auto pads = or_default(attrs.pads, 4, 0, "pads");
@@ -36,7 +36,8 @@ Window2d window2d_from_attrs(const Attrs& attrs) {
   check(w.kernel_h > 0 && w.kernel_w > 0, "kernel_shape must be positive");
   check(w.stride_h > 0 && w.stride_w > 0, "strides must be positive");
   check(w.dilation_h > 0 && w.dilation_w > 0, "dilations must be positive");
-  check(w.pad_top >= 0 && w.pad_left >= 0 && w.pad_bottom >= 0 && w.pad_right >= 0, "pads must be non-negative");
+  check(w.pad_top >= 0 && w.pad_left >= 0 && w.pad_bottom >= 0 && w.pad_right >= 0,
+        "pads must be non-negative");
   constexpr int64_t kMax = int64_t(1) << 24;  // keeps every index product far from overflow
   for (int64_t v : {w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.dilation_h, w.dilation_w, w.pad_top,
                     w.pad_left, w.pad_bottom, w.pad_right})

@@ -15,8 +15,10 @@ void conv2d_pack(const ConvParams& p, const QuantizedWeights& w, PackedWeights* 
   out->multipliers.assign(w.multipliers, w.multipliers + s.out_c);
   bool symmetric = true;
   for (int64_t oc = 0; oc < s.out_c; ++oc) symmetric = symmetric && w.zero_points[oc] == 0;
-  if (symmetric) out->zero_points.clear();
-  else out->zero_points.assign(w.zero_points, w.zero_points + s.out_c);
+  if (symmetric)
+    out->zero_points.clear();
+  else
+    out->zero_points.assign(w.zero_points, w.zero_points + s.out_c);
 
   for (int64_t oc = 0; oc < s.out_c; ++oc) {
     int64_t weight_sum = 0;
@@ -29,7 +31,8 @@ void conv2d_pack(const ConvParams& p, const QuantizedWeights& w, PackedWeights* 
         }
     const int64_t bias = w.bias ? w.bias[oc] : 0;
     const int64_t weight_zero_point = w.zero_points[oc];
-    out->bias[oc] = int32_t(bias - input_zero_point * weight_sum + taps * input_zero_point * weight_zero_point);
+    out->bias[oc] =
+        int32_t(bias - input_zero_point * weight_sum + taps * input_zero_point * weight_zero_point);
   }
 }
 
@@ -62,7 +65,8 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
               const int64_t ix = x0 + kx * win.dilation_w;
               const int8_t* tap = filter + (ky * win.kernel_w + kx) * in_per_group;
               const bool inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-              const uint8_t* pixel = inside ? image + (iy * in_w + ix) * in_c + group * in_per_group : nullptr;
+              const uint8_t* pixel =
+                  inside ? image + (iy * in_w + ix) * in_c + group * in_per_group : nullptr;
               for (int64_t ic = 0; ic < in_per_group; ++ic) {
                 const int32_t xv = inside ? pixel[ic] : input_zero_point;  // padding holds real 0
                 acc += xv * int32_t(tap[ic]);
@@ -71,8 +75,8 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
             }
           }
           if (has_weight_zero_points) acc -= pw.zero_points[oc] * input_sum;
-          out_image[(oy * out_w + ox) * out_c + oc] = uint8_t(requantize_float(
-              acc, pw.multipliers[oc], p.output.zero_point, p.output.min, p.output.max));
+          out_image[(oy * out_w + ox) * out_c + oc] = uint8_t(
+              requantize_float(acc, pw.multipliers[oc], p.output.zero_point, p.output.min, p.output.max));
         }
       }
     }

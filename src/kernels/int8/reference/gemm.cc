@@ -12,8 +12,10 @@ void gemm_pack(const GemmParams& p, const QuantizedWeights& w, PackedWeights* ou
   out->multipliers.assign(w.multipliers, w.multipliers + n);
   bool symmetric = true;
   for (int64_t j = 0; j < n; ++j) symmetric = symmetric && w.zero_points[j] == 0;
-  if (symmetric) out->zero_points.clear();
-  else out->zero_points.assign(w.zero_points, w.zero_points + n);
+  if (symmetric)
+    out->zero_points.clear();
+  else
+    out->zero_points.assign(w.zero_points, w.zero_points + n);
   for (int64_t j = 0; j < n; ++j) {
     int64_t weight_sum = 0;
     for (int64_t i = 0; i < k; ++i) weight_sum += w.data[j * k + i];

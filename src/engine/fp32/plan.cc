@@ -1,0 +1,379 @@
+#include "engine/fp32/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/error.h"
+#include "engine/shape_inference.h"
+#include "kernels/fp32/portable/conv_plan.h"
+#include "kernels/fp32/portable/kernels_portable.h"
+
+namespace tinyptq::fp32_engine {
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+bool is_float_init(const Tensor* t) { return t && t->dtype == DType::kFloat32; }
+
+// Builds steps over the nodes of one graph for one input shape.
+class PlanBuilder {
+ public:
+  PlanBuilder(const Graph& g, const ValueTable& v, Plan& plan, const fp32::KernelTable& k)
+      : g_(g), v_(v), plan_(plan), kernels_(k) {
+    consumers_.resize(v.names.size());
+    for (size_t n = 0; n < g.nodes.size(); ++n)
+      for (int id : v.node_inputs[n])
+        if (id >= 0) consumers_[id].push_back(int(n));
+    is_output_.assign(v.names.size(), false);
+    for (int id : v.output_ids) is_output_[id] = true;
+  }
+
+  // Chains are found in node order (a node joins at most one chain) and emitted at their last node, where
+  // every value they read (a fused Add's other operand included) has been computed.
+  void build(bool fuse) {
+    const auto& nodes = g_.nodes;
+    claimed_.assign(nodes.size(), false);
+    std::vector<std::vector<int>> chain_ending_at(nodes.size());
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      if (claimed_[n]) continue;
+      std::vector<int> chain{int(n)};
+      if (fuse && nodes[n].op == Op::kConv && conv_ok(int(n))) extend_conv_chain(chain);
+      if (fuse && nodes[n].op == Op::kAdd && add_ok(int(n))) extend_clamp(chain);
+      for (int c : chain) claimed_[c] = true;
+      chain_ending_at[chain.back()] = std::move(chain);
+    }
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      const std::vector<int>& chain = chain_ending_at[n];
+      if (chain.empty()) continue;
+      const int head = chain.front();
+      const Node& node = nodes[head];
+      try {
+        if (node.op == Op::kConv && conv_ok(head)) {
+          emit_conv(chain);
+        } else if (node.op == Op::kAdd && add_ok(head)) {
+          emit_add(chain);
+        } else if ((node.op == Op::kRelu || node.op == Op::kClip) && clamp_ok(head)) {
+          emit_clamp(head);
+        } else if (node.op == Op::kGemm && gemm_ok(head)) {
+          emit_gemm(head);
+        } else if ((node.op == Op::kIdentity || node.op == Op::kFlatten || node.op == Op::kReshape) &&
+                   plan_.dtypes[v_.node_inputs[head][0]] == DType::kFloat32) {
+          emit_copy(head);
+        } else {
+          emit_reference(head);
+        }
+      } catch (const Error& e) {
+        throw Error(node_label(node) + ": " + e.what());
+      }
+    }
+  }
+
+ private:
+  const Shape& shape(int id) const { return plan_.shapes[id]; }
+  const Tensor* init(const Node& node, size_t k) const {
+    return k < node.inputs.size() && !node.inputs[k].empty() ? g_.initializer(node.inputs[k]) : nullptr;
+  }
+  bool float_value(int id) const { return id >= 0 && plan_.dtypes[id] == DType::kFloat32; }
+  bool absent(const Node& node, size_t k) const { return k >= node.inputs.size() || node.inputs[k].empty(); }
+
+  // The single node reading value id when it is not a graph output nor in another chain, else -1.
+  int sole_consumer(int id) const {
+    if (is_output_[id] || consumers_[id].size() != 1 || claimed_[consumers_[id][0]]) return -1;
+    return consumers_[id][0];
+  }
+
+  bool conv_ok(int n) const {
+    const Node& node = g_.nodes[n];
+    return node.inputs.size() >= 2 && float_value(v_.node_inputs[n][0]) && is_float_init(init(node, 1)) &&
+           (absent(node, 2) || is_float_init(init(node, 2)));
+  }
+  bool add_ok(int n) const {
+    const auto& in = v_.node_inputs[n];
+    return in.size() == 2 && float_value(in[0]) && float_value(in[1]) && shape(in[0]) == shape(in[1]);
+  }
+  // Relu, or Clip whose bounds are absent or non-empty float initializers.
+  bool clamp_ok(int n) const {
+    const Node& node = g_.nodes[n];
+    if (!float_value(v_.node_inputs[n][0])) return false;
+    if (node.op == Op::kRelu) return true;
+    for (size_t k = 1; k < node.inputs.size(); ++k) {
+      if (absent(node, k)) continue;
+      const Tensor* t = init(node, k);
+      if (!is_float_init(t) || t->f.empty()) return false;
+    }
+    return true;
+  }
+  bool gemm_ok(int n) const {
+    const Node& node = g_.nodes[n];
+    return !node.attrs.trans_a && node.inputs.size() >= 2 && float_value(v_.node_inputs[n][0]) &&
+           is_float_init(init(node, 1)) && (absent(node, 2) || is_float_init(init(node, 2)));
+  }
+  void clamp_bounds(int n, float* lo, float* hi) const {
+    const Node& node = g_.nodes[n];
+    if (node.op == Op::kRelu) {
+      *lo = 0.0f, *hi = kInf;
+      return;
+    }
+    *lo = node.attrs.clip_min, *hi = node.attrs.clip_max;
+    if (const Tensor* t = init(node, 1)) *lo = t->f[0];
+    if (const Tensor* t = init(node, 2)) *hi = t->f[0];
+  }
+
+  // Appends the node reading the chain's current output if it is op (and the chain may end there).
+  int next_in_chain(const std::vector<int>& chain) const {
+    return sole_consumer(v_.node_output[chain.back()]);
+  }
+  void extend_clamp(std::vector<int>& chain) const {
+    const int next = next_in_chain(chain);
+    if (next < 0) return;
+    const Op op = g_.nodes[next].op;
+    if ((op == Op::kRelu || op == Op::kClip) && v_.node_inputs[next][0] == v_.node_output[chain.back()] &&
+        clamp_ok(next))
+      chain.push_back(next);
+  }
+  void extend_conv_chain(std::vector<int>& chain) const {
+    int next = next_in_chain(chain);
+    if (next >= 0 && g_.nodes[next].op == Op::kBatchNormalization) {
+      const Node& bn = g_.nodes[next];
+      bool ok = bn.inputs.size() == 5 && v_.node_inputs[next][0] == v_.node_output[chain.back()];
+      for (size_t k = 1; ok && k < 5; ++k) ok = is_float_init(init(bn, k));
+      if (ok) {
+        chain.push_back(next);
+        next = next_in_chain(chain);
+      }
+    }
+    if (next >= 0 && g_.nodes[next].op == Op::kAdd && add_ok(next)) {
+      const auto& in = v_.node_inputs[next];
+      if (in[0] != in[1]) {
+        chain.push_back(next);
+        next = next_in_chain(chain);
+      }
+    }
+    extend_clamp(chain);
+  }
+
+  Step& add_step(StepKind kind, const std::vector<int>& chain) {
+    Step s;
+    s.kind = kind;
+    s.node = chain.front();
+    s.output = v_.node_output[chain.back()];
+    s.out_shape = shape(s.output);
+    plan_.steps.push_back(std::move(s));
+    return plan_.steps.back();
+  }
+
+  void emit_conv(const std::vector<int>& chain) {
+    const int n = chain.front();
+    const Node& conv = g_.nodes[n];
+    const auto params = std::get<fp32_ref::Conv2dParams>(make_step(conv, plan_.shapes_by_name, g_));
+    const int64_t M = params.out_channels, per_m = params.in_per_group * params.window.kernel_h *
+                                                   params.window.kernel_w;
+    std::vector<float> w = init(conv, 1)->f;
+    std::vector<float> b(size_t(M), 0.0f);
+    if (const Tensor* t = init(conv, 2)) {
+      check(t->f.size() == size_t(M), "Conv bias has " + std::to_string(t->f.size()) + " values for " +
+                                          std::to_string(M) + " output channels");
+      b = t->f;
+    }
+    Step s;
+    s.inputs = {v_.node_inputs[n][0], -1};
+    float lo = -kInf, hi = kInf;
+    for (size_t k = 1; k < chain.size(); ++k) {
+      const int c = chain[k];
+      const Node& node = g_.nodes[c];
+      try {
+        if (node.op == Op::kBatchNormalization) {
+          const auto bn = std::get<fp32_ref::BatchNormParams>(make_step(node, plan_.shapes_by_name, g_));
+          const float *scale = init(node, 1)->f.data(), *beta = init(node, 2)->f.data(),
+                      *mean = init(node, 3)->f.data(), *var = init(node, 4)->f.data();
+          // y = x·a + (β − μ·a), a = γ/√(σ² + ε), as the reference BatchNormalization; folded per channel.
+          for (int64_t m = 0; m < M; ++m) {
+            const float a = scale[m] / std::sqrt(var[m] + bn.epsilon);
+            for (int64_t i = 0; i < per_m; ++i) w[m * per_m + i] *= a;
+            b[m] = b[m] * a + (beta[m] - mean[m] * a);
+          }
+        } else if (node.op == Op::kAdd) {
+          const auto& in = v_.node_inputs[c];
+          s.inputs[1] = in[0] == v_.node_output[chain[k - 1]] ? in[1] : in[0];
+        } else {
+          clamp_bounds(c, &lo, &hi);
+        }
+      } catch (const Error& e) {
+        throw Error(node_label(node) + ": " + e.what());
+      }
+    }
+    auto plan = std::make_shared<fp32::ConvPlan>(fp32::make_conv_plan(params, w.data(), b.data(), lo, hi,
+                                                                       kernels_.conv));
+    Step& step = add_step(StepKind::kConv, chain);
+    step.inputs = s.inputs;
+    step.items = fp32::conv_items(*plan, params.batch);
+    plan_.scratch_floats = std::max(plan_.scratch_floats, fp32::conv_scratch_floats(*plan));
+    step.conv = std::move(plan);
+  }
+
+  void emit_add(const std::vector<int>& chain) {
+    Step& s = add_step(StepKind::kAddClamp, chain);
+    s.inputs = v_.node_inputs[chain.front()];
+    s.lo = -kInf, s.hi = kInf;
+    if (chain.size() > 1) clamp_bounds(chain.back(), &s.lo, &s.hi);
+    elementwise(s);
+  }
+  void emit_clamp(int n) {
+    Step& s = add_step(StepKind::kClamp, {n});
+    s.inputs = {v_.node_inputs[n][0]};
+    clamp_bounds(n, &s.lo, &s.hi);
+    elementwise(s);
+  }
+  void emit_copy(int n) {
+    make_step(g_.nodes[n], plan_.shapes_by_name, g_);
+    Step& s = add_step(StepKind::kCopy, {n});
+    s.inputs = {v_.node_inputs[n][0]};
+    elementwise(s);
+  }
+  void elementwise(Step& s) {
+    s.count = num_elements(s.out_shape);
+    s.items = std::max<int64_t>(1, (s.count + kElementwiseChunk - 1) / kElementwiseChunk);
+  }
+  void emit_gemm(int n) {
+    const Node& node = g_.nodes[n];
+    const auto params = std::get<fp32_ref::GemmParams>(make_step(node, plan_.shapes_by_name, g_));
+    const Tensor* c = init(node, 2);
+    Step& s = add_step(StepKind::kGemm, {n});
+    s.inputs = {v_.node_inputs[n][0]};
+    s.gemm = std::make_shared<fp32::GemmPlan>(fp32::make_gemm_plan(params, init(node, 1)->f.data(),
+                                                                   c ? c->f.data() : nullptr));
+    s.items = std::max<int64_t>(1, params.m);
+  }
+  void emit_reference(int n) {
+    StepParams params = make_step(g_.nodes[n], plan_.shapes_by_name, g_);
+    Step& s = add_step(StepKind::kReference, {n});
+    s.inputs = v_.node_inputs[n];
+    s.ref = std::move(params);
+  }
+
+  const Graph& g_;
+  const ValueTable& v_;
+  Plan& plan_;
+  const fp32::KernelTable& kernels_;
+  std::vector<std::vector<int>> consumers_;
+  std::vector<bool> is_output_;
+  std::vector<bool> claimed_;  // node belongs to a chain found earlier
+};
+
+// dtype of every value: initializers as stored, the input float, node outputs from their op.
+std::vector<DType> value_dtypes(const Graph& g, const ValueTable& v) {
+  std::vector<DType> d(v.names.size(), DType::kFloat32);
+  for (size_t id = 0; id < v.names.size(); ++id)
+    if (v.initializer[id]) d[id] = v.initializer[id]->dtype;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    DType t = DType::kFloat32;
+    if (node.op == Op::kQuantizeLinear) {
+      t = quantized_type(node.inputs.size() > 2 && !node.inputs[2].empty() ? g.initializer(node.inputs[2])
+                                                                           : nullptr);
+    } else if (node.op == Op::kIdentity || node.op == Op::kFlatten || node.op == Op::kReshape ||
+               node.op == Op::kTranspose) {
+      t = d[v.node_inputs[n][0]];
+    }
+    d[v.node_output[n]] = t;
+  }
+  return d;
+}
+
+}  // namespace
+
+Plan make_plan(const Graph& graph, const ValueTable& values, const Shape& input_shape, bool fuse,
+               const fp32::KernelTable& kernels) {
+  Plan plan;
+  plan.input_shape = input_shape;
+  plan.fused = fuse;
+  plan.shapes_by_name = infer_shapes(graph, input_shape);
+  plan.shapes.resize(values.names.size());
+  for (size_t id = 0; id < values.names.size(); ++id) {
+    auto it = plan.shapes_by_name.find(values.names[id]);
+    if (it != plan.shapes_by_name.end()) plan.shapes[id] = it->second;
+  }
+  plan.dtypes = value_dtypes(graph, values);
+  PlanBuilder(graph, values, plan, kernels).build(fuse);
+
+  // Slots: a step's output takes a free slot (never one of its own inputs'); a value's slot is freed after
+  // the last step reading it. Graph outputs keep theirs.
+  const size_t count = values.names.size();
+  std::vector<int> last_use(count, -1);
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    last_use[plan.steps[s].output] = std::max(last_use[plan.steps[s].output], int(s));
+    for (int v : plan.steps[s].inputs)
+      if (v >= 0) last_use[v] = int(s);
+  }
+  std::vector<bool> keep(count, false);
+  for (int v : values.output_ids) keep[v] = true;
+  plan.slot.assign(count, -1);
+  std::vector<int> free_slots;
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    const int out = plan.steps[s].output;
+    if (free_slots.empty()) {
+      plan.slot[out] = plan.slots++;
+    } else {
+      plan.slot[out] = free_slots.back();
+      free_slots.pop_back();
+    }
+    std::vector<int> dying = plan.steps[s].inputs;
+    dying.push_back(out);
+    for (size_t k = 0; k < dying.size(); ++k) {
+      const int v = dying[k];
+      bool first = true;
+      for (size_t j = 0; j < k; ++j) first = first && dying[j] != v;
+      if (v >= 0 && first && plan.slot[v] >= 0 && !keep[v] && last_use[v] == int(s))
+        free_slots.push_back(plan.slot[v]);
+    }
+  }
+  return plan;
+}
+
+bool batch_separable(const Graph& graph, const Shape& input_shape) {
+  if (input_shape.empty()) return false;
+  const int64_t n = input_shape[0];
+  if (n == 1) return true;
+  Shape one = input_shape;
+  one[0] = 1;
+  std::map<std::string, Shape> s1, sn;
+  try {
+    s1 = infer_shapes(graph, one);
+    sn = infer_shapes(graph, input_shape);
+  } catch (const Error&) {
+    return false;
+  }
+  for (const Node& node : graph.nodes) {
+    const Shape& a = s1.at(node.outputs[0]);
+    const Shape& b = sn.at(node.outputs[0]);
+    if (a.empty() || b.size() != a.size() || a[0] != 1 || b[0] != n) return false;
+    for (size_t d = 1; d < a.size(); ++d)
+      if (a[d] != b[d]) return false;
+    const int64_t rank = int64_t(sn.at(node.inputs[0]).size());
+    const int64_t axis = node.attrs.axis < 0 ? node.attrs.axis + rank : node.attrs.axis;
+    switch (node.op) {
+      case Op::kSoftmax:
+        if (axis == 0) return false;
+        break;
+      case Op::kTranspose:
+        if (node.attrs.perm.empty() ? rank > 1 : node.attrs.perm[0] != 0) return false;
+        break;
+      case Op::kQuantizeLinear:
+      case Op::kDequantizeLinear:
+        if (axis == 0 && node.inputs.size() > 1 && num_elements(sn.at(node.inputs[1])) > 1) return false;
+        break;
+      case Op::kGemm:
+      case Op::kMatMul:
+        if (node.attrs.trans_a && node.op == Op::kGemm) return false;
+        if (node.inputs.size() < 2 || !graph.is_initializer(node.inputs[1])) return false;
+        break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace tinyptq::fp32_engine

@@ -1,0 +1,99 @@
+// Implicit-GEMM Conv micro-kernel, AVX2 + FMA: the AVX-512 scheme (avx512/conv_avx512.cc) with 8-lane
+// vectors: MR output channels × one 16-pixel word (two ymm) in 2·MR accumulators.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/fp32/avx2/kernels_avx2.h"
+#include "kernels/fp32/portable/conv_plan.h"
+
+namespace tinyptq::fp32::avx2 {
+
+namespace {
+
+inline const float* shifted(const float* base, int64_t floats) {
+  return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
+}
+
+// Lane j of the result is all ones when bit j of `bits` is set.
+inline __m256i lane_mask(unsigned bits) {
+  const __m256i select = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(int(bits)), select), select);
+}
+
+template <int MR>
+void tile(const ConvPlan& p, const float* a, const float* bias, const float* src, const float* res, float* y,
+          int64_t rows, int64_t word) {
+  __m256 acc[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_set1_ps(bias[i]);
+  const int64_t cg = p.shape.in_per_group, cs = p.channel_stride, words = p.tiles * p.nv;
+  for (int64_t tap = 0; tap < p.taps; ++tap) {
+    const unsigned bits = p.masks[tap * words + word];
+    if (!bits) {
+      a += cg * MR;
+      continue;
+    }
+    const __m256i m0 = lane_mask(bits & 0xFF), m1 = lane_mask(bits >> 8);
+    const float* base = shifted(src, p.tap_offset[tap] + word * kPixelBlock);
+    for (int64_t c = 0; c < cg; ++c, a += MR) {
+      const float* pc = shifted(base, c * cs);
+      const __m256 b0 = _mm256_maskload_ps(pc, m0), b1 = _mm256_maskload_ps(pc + 8, m1);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const __m256 w = _mm256_broadcast_ss(a + i);
+        acc[i][0] = _mm256_fmadd_ps(w, b0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(w, b1, acc[i][1]);
+      }
+    }
+  }
+  const int64_t plane = p.shape.out_h * p.shape.out_w;
+  const unsigned store_bits = p.store_masks[word];
+  const __m256i s[2] = {lane_mask(store_bits & 0xFF), lane_mask(store_bits >> 8)};
+  const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows) break;
+    for (int h = 0; h < 2; ++h) {
+      const int64_t off = i * plane + word * kPixelBlock + h * 8;
+      __m256 r = acc[i][h];
+      if (res) r = _mm256_add_ps(r, _mm256_maskload_ps(res + off, s[h]));
+      r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
+      _mm256_maskstore_ps(y + off, s[h], r);
+    }
+  }
+}
+
+}  // namespace
+
+void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+              int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
+  const fp32_ref::Conv2dParams& s = p.shape;
+  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
+  const int64_t plane = s.out_h * s.out_w, in = p.image_in(), out = p.image_out();
+  int64_t planes_image = -1;
+  for (int64_t item = item_begin; item < item_end; ++item) {
+    const int64_t n = item / per_image, r = item % per_image;
+    const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
+    const float* source;
+    if (p.direct) {
+      source = x + n * in;
+    } else if (planes) {
+      source = planes + n * s.in_channels * p.channel_stride;
+    } else {
+      if (planes_image != n) {
+        build_phase_planes(p, x + n * in, scratch, 0, s.in_channels);
+        planes_image = n;
+      }
+      source = scratch;
+    }
+    const int64_t block = g * p.mblocks + mb, m0 = g * s.out_per_group + mb * p.mr;
+    const int64_t rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
+    tile<kConvMr>(p, p.packed.data() + block * p.taps * s.in_per_group * p.mr, p.packed_bias.data() + block * p.mr,
+                  source + g * s.in_per_group * p.channel_stride,
+                  residual ? residual + n * out + m0 * plane : nullptr, y + n * out + m0 * plane, rows,
+                  tile_index * p.nv);
+  }
+}
+
+}  // namespace tinyptq::fp32::avx2

@@ -1,0 +1,120 @@
+// Implicit-GEMM Conv micro-kernel, AVX-512F: a tile of MR output channels × NV·16 pixels held in MR·NV
+// zmm accumulators; per (tap, channel) NV masked loads of the shifted source and MR broadcast weights.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/fp32/avx512/kernels_avx512.h"
+#include "kernels/fp32/portable/conv_plan.h"
+
+namespace tinyptq::fp32::avx512 {
+
+namespace {
+
+// Address arithmetic in integers: masked-off lanes may point outside the source (they are never read).
+inline const float* shifted(const float* base, int64_t floats) {
+  return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
+}
+
+struct TileArgs {
+  const float* a;        // packed weights of this (group, block): [taps][cg][MR]
+  const float* bias;     // [MR]
+  const float* src;      // source of this image and group
+  const float* res;      // residual of this image at the tile's first channel, or null
+  float* y;              // output of this image at the tile's first channel
+  int64_t rows;          // valid output channels (≤ MR)
+  int64_t word0;         // first mask word of the tile
+};
+
+template <int MR, int NV>
+void tile(const ConvPlan& p, const TileArgs& t) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    const __m512 b = _mm512_set1_ps(t.bias[i]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = b;
+  }
+  const int64_t cg = p.shape.in_per_group, cs = p.channel_stride, words = p.tiles * p.nv;
+  const float* a = t.a;
+  for (int64_t tap = 0; tap < p.taps; ++tap) {
+    __mmask16 m[NV];
+    const float* base[NV];
+    int any = 0;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      m[v] = p.masks[tap * words + t.word0 + v];
+      any |= m[v];
+      base[v] = shifted(t.src, p.tap_offset[tap] + (t.word0 + v) * kPixelBlock);
+    }
+    if (!any) {  // the whole tile reads padding: contributes nothing
+      a += cg * MR;
+      continue;
+    }
+    for (int64_t c = 0; c < cg; ++c, a += MR) {
+      __m512 b[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(m[v], shifted(base[v], c * cs));
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const __m512 w = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(w, b[v], acc[i][v]);
+      }
+    }
+  }
+  const int64_t plane = p.shape.out_h * p.shape.out_w;
+  const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= t.rows) break;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 sm = p.store_masks[t.word0 + v];
+      const int64_t off = i * plane + (t.word0 + v) * kPixelBlock;
+      __m512 r = acc[i][v];
+      if (t.res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(sm, t.res + off));
+      // NaN-propagating: max(lo, NaN) = NaN. (maskz forms: GCC 12 warns on the plain ones' undefined source.)
+      r = _mm512_maskz_min_ps(0xFFFF, hi, _mm512_maskz_max_ps(0xFFFF, lo, r));
+      _mm512_mask_storeu_ps(t.y + off, sm, r);
+    }
+  }
+}
+
+}  // namespace
+
+void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+              int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
+  const fp32_ref::Conv2dParams& s = p.shape;
+  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
+  const int64_t plane = s.out_h * s.out_w, in = p.image_in(), out = p.image_out();
+  int64_t planes_image = -1;
+  for (int64_t item = item_begin; item < item_end; ++item) {
+    const int64_t n = item / per_image, r = item % per_image;
+    const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
+    const float* source;
+    if (p.direct) {
+      source = x + n * in;
+    } else if (planes) {
+      source = planes + n * s.in_channels * p.channel_stride;
+    } else {
+      if (planes_image != n) {
+        build_phase_planes(p, x + n * in, scratch, 0, s.in_channels);
+        planes_image = n;
+      }
+      source = scratch;
+    }
+    const int64_t block = g * p.mblocks + mb, m0 = g * s.out_per_group + mb * p.mr;
+    TileArgs t;
+    t.a = p.packed.data() + block * p.taps * s.in_per_group * p.mr;
+    t.bias = p.packed_bias.data() + block * p.mr;
+    t.src = source + g * s.in_per_group * p.channel_stride;
+    t.res = residual ? residual + n * out + m0 * plane : nullptr;
+    t.y = y + n * out + m0 * plane;
+    t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
+    t.word0 = tile_index * p.nv;
+    tile<kConvMr, kConvNv>(p, t);
+  }
+}
+
+}  // namespace tinyptq::fp32::avx512

@@ -1,0 +1,18 @@
+// AVX-512F kernels (files *_avx512.cc, compiled with the AVX-512 flags). Call only when
+// __builtin_cpu_supports("avx512f") (kernel_table.cc does).
+#pragma once
+#include "kernels/fp32/kernel_table.h"
+
+namespace tinyptq::fp32::avx512 {
+
+inline constexpr int kConvMr = 8;  // output channels per tile (broadcast operands)
+inline constexpr int kConvNv = 2;  // 16-pixel vectors per tile: 16 accumulators
+
+// Implicit-GEMM Conv (ConvPlan made for kConvMr × kConvNv).
+void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+              int64_t item_begin, int64_t item_end, const float* planes, float* scratch);
+void gemm_run(const GemmPlan& p, const float* a, float* y, int64_t row_begin, int64_t row_end);
+void clamp(const float* x, float* y, int64_t count, float lo, float hi);
+void add_clamp(const float* a, const float* b, float* y, int64_t count, float lo, float hi);
+
+}  // namespace tinyptq::fp32::avx512

@@ -1,0 +1,171 @@
+#include "kernels/fp32/portable/conv_plan.h"
+
+#include <algorithm>
+
+namespace tinyptq::fp32 {
+
+namespace {
+
+// Floor division for a possibly negative numerator and positive divisor.
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Mask words above this count (taps × pixel words) fall back to the reference kernel (absurd kernels).
+constexpr int64_t kMaxMaskWords = int64_t(1) << 24;
+
+}  // namespace
+
+ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, const float* bias, float lo,
+                        float hi, const ConvKernel& kernel) {
+  ConvPlan p;
+  p.shape = shape;
+  p.shape.batch = 1;
+  p.lo = lo;
+  p.hi = hi;
+  const fp32_ref::Window2d& win = shape.window;
+  const int64_t M = shape.out_channels, G = shape.group, Mg = shape.out_per_group, Cg = shape.in_per_group;
+  const int64_t taps = win.kernel_h * win.kernel_w;
+  p.weights.assign(w, w + M * Cg * taps);
+  p.bias.assign(size_t(M), 0.0f);
+  if (bias) std::copy(bias, bias + M, p.bias.begin());
+
+  const int64_t H = shape.in_h, W = shape.in_w, OH = shape.out_h, OW = shape.out_w;
+  const int64_t sh = win.stride_h, sw = win.stride_w, plane = OH * OW;
+  if (kernel.mr <= 0 || kernel.nv <= 0 || plane <= 0 || sw * OW < W) return p;
+  const int64_t vectors = (plane + kPixelBlock - 1) / kPixelBlock;
+  if (taps * vectors > kMaxMaskWords) return p;
+
+  p.implicit = true;
+  p.mr = kernel.mr;
+  p.nv = kernel.nv;
+  p.taps = taps;
+  p.vectors = vectors;
+  p.tiles = (vectors + p.nv - 1) / p.nv;
+  p.mblocks = (Mg + p.mr - 1) / p.mr;
+  p.direct = sh == 1 && sw == 1 && OW == W;
+
+  // Per tap: e = k·d − pad_begin = s·q + a.
+  std::vector<int64_t> eh(taps), ew(taps), qh(taps), qw(taps), phase(taps);
+  for (int64_t kh = 0; kh < win.kernel_h; ++kh) {
+    for (int64_t kw = 0; kw < win.kernel_w; ++kw) {
+      const int64_t t = kh * win.kernel_w + kw;
+      eh[t] = kh * win.dilation_h - win.pad_top;
+      ew[t] = kw * win.dilation_w - win.pad_left;
+      qh[t] = floor_div(eh[t], sh);
+      qw[t] = floor_div(ew[t], sw);
+      const int64_t ah = eh[t] - qh[t] * sh, aw = ew[t] - qw[t] * sw;
+      int64_t k = 0;
+      while (k < int64_t(p.phase_h.size()) && (p.phase_h[k] != ah || p.phase_w[k] != aw)) ++k;
+      if (k == int64_t(p.phase_h.size())) {
+        p.phase_h.push_back(ah);
+        p.phase_w.push_back(aw);
+      }
+      phase[t] = k;
+    }
+  }
+  p.tap_offset.resize(taps);
+  if (p.direct) {
+    p.phase_h.clear();
+    p.phase_w.clear();
+    p.channel_stride = H * W;
+    for (int64_t t = 0; t < taps; ++t) p.tap_offset[t] = eh[t] * W + ew[t];
+  } else {
+    const int64_t qmin = *std::min_element(qh.begin(), qh.end()), qmax = *std::max_element(qh.begin(), qh.end());
+    p.row0 = qmin;
+    p.plane_rows = OH + qmax - qmin;
+    p.channel_stride = int64_t(p.phase_h.size()) * p.plane_rows * OW;
+    for (int64_t t = 0; t < taps; ++t)
+      p.tap_offset[t] = phase[t] * p.plane_rows * OW + (qh[t] - p.row0) * OW + qw[t];
+  }
+
+  // Lane j of word v is pixel v·16 + j; it is set where the pixel exists and its tap lies in the input.
+  const int64_t words = p.tiles * p.nv;
+  p.masks.assign(size_t(taps * words), 0);
+  p.store_masks.assign(size_t(words), 0);
+  for (int64_t v = 0; v < vectors; ++v) {
+    for (int64_t j = 0; j < kPixelBlock; ++j) {
+      const int64_t pix = v * kPixelBlock + j;
+      if (pix >= plane) break;
+      p.store_masks[v] |= uint16_t(1u << j);
+      const int64_t oh = pix / OW, ow = pix % OW;
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t ih = oh * sh + eh[t], iw = ow * sw + ew[t];
+        if (ih >= 0 && ih < H && iw >= 0 && iw < W) p.masks[t * words + v] |= uint16_t(1u << j);
+      }
+    }
+  }
+
+  // Weights per (group, channel block): [tap][c][mr], rows past M/G zero.
+  const int64_t mr = p.mr;
+  p.packed.assign(size_t(G * p.mblocks * taps * Cg * mr), 0.0f);
+  p.packed_bias.assign(size_t(G * p.mblocks * mr), 0.0f);
+  for (int64_t g = 0; g < G; ++g) {
+    for (int64_t mb = 0; mb < p.mblocks; ++mb) {
+      float* dst = p.packed.data() + (g * p.mblocks + mb) * taps * Cg * mr;
+      for (int64_t i = 0; i < mr; ++i) {
+        const int64_t row = mb * mr + i;
+        if (row >= Mg) break;
+        const int64_t m = g * Mg + row;
+        p.packed_bias[(g * p.mblocks + mb) * mr + i] = p.bias[m];
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t c = 0; c < Cg; ++c) dst[(t * Cg + c) * mr + i] = p.weights[(m * Cg + c) * taps + t];
+      }
+    }
+  }
+  return p;
+}
+
+int64_t conv_items(const ConvPlan& p, int64_t images) {
+  return p.implicit ? images * p.shape.group * p.tiles * p.mblocks : images;
+}
+
+int64_t conv_planes_floats(const ConvPlan& p) {
+  return p.implicit && !p.direct ? p.shape.in_channels * p.channel_stride : 0;
+}
+
+void build_phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
+  const fp32_ref::Window2d& win = p.shape.window;
+  const int64_t H = p.shape.in_h, W = p.shape.in_w, OW = p.shape.out_w;
+  const int64_t sh = win.stride_h, sw = win.stride_w, phases = int64_t(p.phase_h.size());
+  for (int64_t c = c_begin; c < c_end; ++c) {
+    const float* xc = x + c * H * W;
+    for (int64_t ph = 0; ph < phases; ++ph) {
+      float* dst = planes + c * p.channel_stride + ph * p.plane_rows * OW;
+      const int64_t aw = p.phase_w[ph];
+      // Columns j < jend read iw = sw·j + aw < W.
+      const int64_t jend = std::min(OW, W > aw ? (W - aw + sw - 1) / sw : int64_t(0));
+      for (int64_t r = 0; r < p.plane_rows; ++r, dst += OW) {
+        const int64_t ih = sh * (r + p.row0) + p.phase_h[ph];
+        if (ih < 0 || ih >= H) {
+          std::fill(dst, dst + OW, 0.0f);
+          continue;
+        }
+        const float* src = xc + ih * W + aw;
+        if (sw == 1) {
+          std::copy(src, src + jend, dst);
+        } else {
+          for (int64_t j = 0; j < jend; ++j) dst[j] = src[j * sw];
+        }
+        std::fill(dst + jend, dst + OW, 0.0f);
+      }
+    }
+  }
+}
+
+void conv_run_reference(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+                        int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
+  fp32_ref::Conv2dParams one = p.shape;
+  one.batch = 1;
+  const int64_t in = p.image_in(), out = p.image_out();
+  for (int64_t n = item_begin; n < item_end; ++n) {
+    float* yn = y + n * out;
+    fp32_ref::conv2d(one, x + n * in, p.weights.data(), p.bias.data(), yn);
+    const float* rn = residual ? residual + n * out : nullptr;
+    for (int64_t i = 0; i < out; ++i) {
+      float v = rn ? yn[i] + rn[i] : yn[i];
+      v = v < p.lo ? p.lo : v;
+      yn[i] = v > p.hi ? p.hi : v;
+    }
+  }
+}
+
+}  // namespace tinyptq::fp32

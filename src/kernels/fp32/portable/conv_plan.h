@@ -1,0 +1,30 @@
+// Preparing a ConvPlan (geometry, masks, packed weights) and the ISA-independent parts of running one:
+// work items, scratch size, phase planes, and the reference fallback with its output stage.
+#pragma once
+#include <cstdint>
+
+#include "kernels/fp32/kernel_table.h"
+
+namespace tinyptq::fp32 {
+
+// w: [M][C/G][kH][kW], bias: [M] or null. The implicit layout is made for kernel.mr × kernel.nv tiles when
+// the kernel has one (mr > 0) and the shape allows it (see ConvPlan), else implicit = false.
+ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, const float* bias, float lo,
+                        float hi, const ConvKernel& kernel);
+
+// Work items of `images` images: images·G·tiles·mblocks (implicit) or images (reference). Item order is
+// image, group, pixel tile, channel block (innermost).
+int64_t conv_items(const ConvPlan& p, int64_t images);
+// Floats of the phase planes of one image (0 when direct or reference); also the scratch a run call needs.
+int64_t conv_planes_floats(const ConvPlan& p);
+inline int64_t conv_scratch_floats(const ConvPlan& p) { return conv_planes_floats(p); }
+
+// Fills channels [c_begin, c_end) of the phase planes of one image x [C][H][W] into planes
+// [C][phases][plane_rows][OW].
+void build_phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end);
+
+// The reference kernel per image, then the output stage (portable ConvRunFn; items are images).
+void conv_run_reference(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+                        int64_t item_begin, int64_t item_end, const float* planes, float* scratch);
+
+}  // namespace tinyptq::fp32

