@@ -31,17 +31,13 @@ void run_eval(const EvalArgs& a) {
   opts.threads = a.threads;
   opts.preprocess = parse_preprocess(a.preprocess);
   const EngineKind kind = a.engine == "int" ? EngineKind::kInteger : a.engine == "float" ? EngineKind::kFloat : EngineKind::kAuto;
-  auto engine = make_engine(g, a.threads, kind);
-  EvalResult r = evaluate(*engine, layout, d, opts);
-
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& pc : r.per_class)
-    rows.push_back({pc.class_name, std::to_string(pc.correct) + "/" + std::to_string(pc.total), fixed(pc.accuracy, 2)});
-  rows.push_back({"overall", std::to_string(r.correct) + "/" + std::to_string(r.total), fixed(r.accuracy, 2)});
-  std::cout << a.model << " on " << a.data << " (" << a.split << ", " << r.total << " images, " << r.backend
-            << " engine)\n\n"
-            << text_table({"class", "correct", "accuracy %"}, rows) << "\n"
-            << "throughput: " << fixed(r.images_per_second, 0) << " images/s\n";
+  EvalResult r;
+  try {
+    auto engine = make_engine(g, a.threads, kind);
+    r = evaluate(*engine, layout, d, opts);
+  } catch (const Error& e) {
+    throw Error(a.model + ": " + e.what());  // engine errors concern the model: name its file
+  }
 
   if (!a.predictions.empty()) {
     std::string csv = "index,label,predicted\n";
@@ -66,6 +62,16 @@ void run_eval(const EvalArgs& a) {
     j["images_per_second"] = r.images_per_second;
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
+  // Printed last, so a failed write leaves one error line and nothing else.
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& pc : r.per_class)
+    rows.push_back({pc.class_name, std::to_string(pc.correct) + "/" + std::to_string(pc.total), fixed(pc.accuracy, 2)});
+  rows.push_back({"overall", std::to_string(r.correct) + "/" + std::to_string(r.total), fixed(r.accuracy, 2)});
+  std::cout << a.model << " on " << a.data << " (" << a.split << ", " << r.total << " images, " << r.backend
+            << " engine)\n\n"
+            << text_table({"class", "correct", "accuracy %"}, rows) << "\n"
+            << "throughput: " << fixed(r.images_per_second, 0) << " images/s\n";
+
 }
 
 }  // namespace

@@ -111,7 +111,17 @@ void run_quantize(const QuantizeArgs& a) {
   check(!cs.indices.empty(), "calibration set is empty");
   Tensor inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
 
-  Calibration calib(model, std::move(inputs), recipe.cross_layer_equalization);
+  // Calibration and quantization errors concern the model: name its file.
+  auto naming_model = [&](auto&& fn) {
+    try {
+      return fn();
+    } catch (const Error& e) {
+      throw Error(a.model + ": " + e.what());
+    }
+  };
+  auto calib_ptr = naming_model(
+      [&] { return std::make_unique<Calibration>(model, std::move(inputs), recipe.cross_layer_equalization); });
+  Calibration& calib = *calib_ptr;
   // Mixed precision: per-layer widths from sensitivity on held-out training images.
   std::optional<MixedPlan> mixed;
   std::optional<ProxySet> proxy;
@@ -124,7 +134,7 @@ void run_quantize(const QuantizeArgs& a) {
   }
   QuantizeOptions qo;
   qo.sqnr_images = a.sqnr_images;
-  QuantizeResult res = quantize(calib, recipe, qo);
+  QuantizeResult res = naming_model([&] { return quantize(calib, recipe, qo); });
   const int64_t bytes = save_onnx(res.model.graph, a.output);
   if (!a.lock.empty()) save_calibration_lock(cs, a.lock);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -103,6 +103,8 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
 Calibration::Calibration(const Graph& model, Tensor inputs, bool cle)
     : graph_(prepare_for_quantization(model)), inputs_(std::move(inputs)), cle_(cle) {
   check(!inputs_.shape.empty() && inputs_.shape[0] > 0, "calibration set is empty");
+  for (const auto& [name, t] : graph_.initializers)
+    for (float v : t.f) check(std::isfinite(v), "weight '" + name + "' contains NaN or Inf");
   if (cle_) equalize_cross_layer(graph_);
   plan_ = plan_quantization(graph_, QuantRecipe{});
   cache_ = collect_activations(graph_, inputs_, all_candidate_values(plan_));

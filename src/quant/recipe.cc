@@ -81,6 +81,9 @@ QuantRecipe preset_recipe(const std::string& name) {
     r.weight_type = Container::kInt8;
     r.per_channel = true;
     r.bias_correction = true;
+    // At 8 bits, correcting against the FP32 input measured best (88.0 % / 99.2 % agreement on test-1k vs
+    // 88.0 % / 98.9 % with the quantized network's inputs); use_low_bit_methods switches back below 8 bits.
+    r.quantized_inputs = false;
   } else {
     std::string valid;
     for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
@@ -101,6 +104,7 @@ void use_low_bit_methods(QuantRecipe& r) {
   r.weight_method = Method::kMse;
   r.adaround = true;
   r.bias_correction = true;
+  r.quantized_inputs = true;
 }
 
 std::string preset_description(const std::string& name) {

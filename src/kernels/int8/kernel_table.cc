@@ -5,6 +5,8 @@
 
 #include "core/error.h"
 #include "kernels/fp32/reference/pool2d_params.h"
+#include "kernels/int8/avx2/conv2d_avx2.h"
+#include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
 #include "kernels/int8/reference/conv2d.h"
@@ -109,8 +111,54 @@ const KernelTable& reference_kernels() {
   return table;
 }
 
-const KernelTable& best_kernels() { return reference_kernels(); }
+namespace {
 
-std::vector<const KernelTable*> available_kernels() { return {&reference_kernels()}; }
+// The reference table with the VNNI Conv2D (groups = 1; other shapes fall back to the reference).
+const KernelTable& avx512vnni_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t = reference_kernels();
+    t.isa = "avx512-vnni";
+    t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
+              avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
+    return t;
+  }();
+  return table;
+}
+
+// The reference table with the AVX2 Conv2D (the VNNI kernel's weight layout; groups = 1).
+const KernelTable& avx2_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t = reference_kernels();
+    t.isa = "avx2";
+    t.conv = {"conv2d_nhwc_u8s8_avx2", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
+              avx512vnni::conv2d_scratch_bytes, avx2::conv2d};
+    return t;
+  }();
+  return table;
+}
+
+bool has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+bool has_avx512vnni() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
+}  // namespace
+
+const KernelTable& best_kernels() {
+  return has_avx512vnni() ? avx512vnni_kernels() : has_avx2() ? avx2_kernels() : reference_kernels();
+}
+
+std::vector<const KernelTable*> available_kernels() {
+  std::vector<const KernelTable*> tables = {&reference_kernels()};
+  if (has_avx2()) tables.push_back(&avx2_kernels());
+  if (has_avx512vnni()) tables.push_back(&avx512vnni_kernels());
+  return tables;
+}
 
 }  // namespace tinyptq::int8

@@ -1,0 +1,175 @@
+// SIMD int8 Conv2D kernels vs ref::conv2d, bit for bit: every conv kernel this CPU can run (each table of
+// available_kernels() and best_kernels()) over a sweep of channel counts, kernels, strides, asymmetric pads,
+// dilations, batches, zero points at the extremes and the worst-case saturating values. Without AVX-512
+// VNNI the sweep still runs on the AVX2 kernel (or the reference).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/int8/kernel_table.h"
+#include "kernels/int8/reference/conv2d.h"
+
+namespace tinyptq::int8 {
+namespace {
+
+std::vector<const ConvKernel*> conv_kernels() {
+  std::vector<const ConvKernel*> kernels;
+  std::vector<const KernelTable*> tables = available_kernels();
+  tables.push_back(&best_kernels());
+  for (const KernelTable* t : tables)
+    if (std::none_of(kernels.begin(), kernels.end(),
+                     [&](const ConvKernel* k) { return k->run == t->conv.run; }))
+      kernels.push_back(&t->conv);
+  return kernels;
+}
+
+struct Case {
+  int64_t in_h = 6, in_w = 7, in_c = 1, out_c = 1, batch = 1;
+  Window2d window;
+  int32_t zx = 0, zy = 0, out_min = 0, out_max = 255;
+  enum class Values { kRandom, kMax, kMin } values = Values::kRandom;
+  bool weight_zero_points = false;
+  uint32_t seed = 1;
+
+  std::string describe() const {
+    std::ostringstream s;
+    s << "in " << batch << "x" << in_h << "x" << in_w << "x" << in_c << " out_c " << out_c << " k "
+      << window.kernel_h << "x" << window.kernel_w << " s " << window.stride_h << "," << window.stride_w
+      << " d " << window.dilation_h << "," << window.dilation_w << " pads " << window.pad_top << ","
+      << window.pad_left << "," << window.pad_bottom << "," << window.pad_right << " zx " << zx << " zy "
+      << zy << " clamp [" << out_min << "," << out_max << "] zw " << weight_zero_points << " values "
+      << int(values);
+    return s.str();
+  }
+};
+
+// Outputs compared, and those strictly inside the clamp range (the sweep must exercise the rounding).
+int64_t outputs = 0, interior = 0;
+
+// Runs ref::conv2d and `kernel` on the same data; fails at the first differing output element.
+void expect_same_as_reference(const ConvKernel& kernel, const Case& c) {
+  SCOPED_TRACE(std::string(kernel.name) + ": " + c.describe());
+  ConvParams p;
+  p.shape = make_conv_shape(c.in_h, c.in_w, c.in_c, c.out_c, 1, c.window);
+  p.input_zero_point = c.zx;
+  p.output = {c.zy, c.out_min, c.out_max};
+  const ConvShape& s = p.shape;
+  std::mt19937 rng(c.seed);
+  std::uniform_int_distribution<int> u8(0, 255), s8(-128, 127), small(-5000, 5000);
+  std::vector<uint8_t> x(size_t(c.batch * s.in_h * s.in_w * s.in_c));
+  std::vector<int8_t> w(size_t(s.out_c * s.taps()));
+  std::vector<int32_t> bias(size_t(s.out_c)), zw(size_t(s.out_c), 0);
+  std::vector<float> mult(size_t(s.out_c));
+  for (auto& v : x)
+    v = uint8_t(c.values == Case::Values::kMax ? 255 : c.values == Case::Values::kMin ? 0 : u8(rng));
+  for (auto& v : w) v = int8_t(c.values == Case::Values::kRandom ? s8(rng) : -128);
+  // acc · M spans tens of codes (|x − zx|·|w| ≈ 100·74 per tap, random signs); the power-of-two
+  // multipliers make exact .5 ties (half-even rounding) appear.
+  const float base = 60.0f / (std::sqrt(float(s.taps())) * 128 * 64);
+  const float tie = std::exp2(std::floor(std::log2(base)));
+  for (int64_t oc = 0; oc < s.out_c; ++oc) {
+    bias[size_t(oc)] = small(rng);
+    if (c.weight_zero_points) zw[size_t(oc)] = oc % 3 == 0 ? 127 : oc % 3 == 1 ? -128 : s8(rng);
+    mult[size_t(oc)] = oc % 4 == 0 ? tie : base * float(1 + oc % 7);
+  }
+  ASSERT_TRUE(fits_int32_accumulator(s.taps(), bias.data(), s.out_c));
+  const QuantizedWeights qw{w.data(), bias.data(), zw.data(), mult.data()};
+
+  PackedWeights ref_weights, fast_weights;
+  ref::conv2d_pack(p, qw, &ref_weights);
+  ConvParams ref_params = p;
+  ref_params.weights = &ref_weights;
+  const size_t out_size = size_t(c.batch * s.out_h * s.out_w * s.out_c);
+  std::vector<uint8_t> want(out_size), got(out_size, 0xAB);
+  ref::conv2d(ref_params, x.data(), want.data(), c.batch, {0, s.out_h}, nullptr);
+
+  ASSERT_TRUE(!kernel.supports || kernel.supports(s));
+  kernel.pack(p, qw, &fast_weights);
+  ConvParams fast_params = p;
+  fast_params.weights = &fast_weights;
+  std::vector<uint8_t> scratch(kernel.scratch_bytes(p) + 1);
+  const int64_t split = s.out_h / 2;  // two calls on row ranges, as the engine splits work
+  kernel.run(fast_params, x.data(), got.data(), c.batch, {0, split}, scratch.data());
+  kernel.run(fast_params, x.data(), got.data(), c.batch, {split, s.out_h}, scratch.data());
+  for (uint8_t v : want) interior += v > c.out_min && v < c.out_max;
+  outputs += int64_t(out_size);
+  for (size_t i = 0; i < out_size; ++i) {
+    if (got[i] != want[i]) {
+      const size_t oc = i % size_t(s.out_c), px = i / size_t(s.out_c);
+      FAIL() << "first difference at flat index " << i << " (pixel " << px << ", out channel " << oc
+             << "): got " << int(got[i]) << ", reference " << int(want[i]);
+    }
+  }
+}
+
+TEST(IntFastConv, SweepBitExactAgainstReference) {
+  const int64_t in_cs[] = {1, 3, 4, 16, 17, 32, 64}, out_cs[] = {1, 10, 16, 17, 64};
+  const int32_t zero_points[] = {0, 255, 128, 3};
+  int64_t n = 0;
+  outputs = interior = 0;
+  for (const ConvKernel* k : conv_kernels())
+    for (int64_t in_c : in_cs)
+      for (int64_t out_c : out_cs)
+        for (int64_t kernel : {1, 3})
+          for (int64_t stride : {1, 2}) {
+            Case c;
+            c.in_c = in_c, c.out_c = out_c, c.seed = uint32_t(++n);
+            c.batch = n % 3 == 0 ? 7 : 1;
+            c.window.kernel_h = c.window.kernel_w = kernel;
+            c.window.stride_h = c.window.stride_w = stride;
+            c.window.pad_top = kernel == 3 ? 1 : 0, c.window.pad_left = kernel == 3 ? 2 : 1;
+            c.window.pad_bottom = kernel == 3 ? 0 : 1, c.window.pad_right = kernel == 3 ? 1 : 0;
+            c.zx = zero_points[n % 4], c.zy = zero_points[(n / 4) % 4];
+            c.out_min = n % 2 && c.zy < 255 ? c.zy : 0;  // fused Relu on every other case
+            c.weight_zero_points = n % 5 < 2;
+            expect_same_as_reference(*k, c);
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+  EXPECT_GT(double(interior), 0.3 * double(outputs)) << "the sweep's outputs are mostly clamped";
+}
+
+TEST(IntFastConv, DilationNonSquareAndWidePads) {
+  int64_t n = 100;
+  for (const ConvKernel* k : conv_kernels())
+    for (int64_t in_c : {5, 64}) {
+      Case c;
+      c.in_h = 9, c.in_w = 11, c.in_c = in_c, c.out_c = 33, c.batch = 2, c.seed = uint32_t(++n);
+      c.window = {2, 3, 2, 1, 2, 3, 3, 0, 1, 4, false};
+      c.zx = 77, c.zy = 200, c.weight_zero_points = true;
+      expect_same_as_reference(*k, c);
+      c.window = {5, 1, 1, 3, 1, 1, 0, 2, 2, 2, false};
+      c.zx = 255, c.zy = 0, c.weight_zero_points = false;
+      expect_same_as_reference(*k, c);
+    }
+}
+
+TEST(IntFastConv, WorstCaseSaturatingValues) {
+  for (const ConvKernel* k : conv_kernels())
+    for (int64_t in_c : {3, 64})
+      for (bool zw : {false, true}) {
+        Case c;
+        c.in_c = in_c, c.out_c = 17, c.batch = 7, c.weight_zero_points = zw;
+        c.window = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false};
+        c.values = Case::Values::kMax, c.zx = 0, c.zy = 128;  // every product 255 · −128
+        expect_same_as_reference(*k, c);
+        c.values = Case::Values::kMin, c.zx = 255, c.zy = 0;  // (0 − 255)(−128 − zw); pads hold 255
+        expect_same_as_reference(*k, c);
+      }
+}
+
+TEST(IntFastConv, BestKernelFollowsTheCpu) {
+  const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  EXPECT_EQ(std::string(best_kernels().isa), vnni ? "avx512-vnni" : avx2 ? "avx2" : "reference");
+  EXPECT_EQ(conv_kernels().size(), size_t(1 + vnni + avx2));  // reference + each SIMD kernel, all swept
+}
+
+}  // namespace
+}  // namespace tinyptq::int8
