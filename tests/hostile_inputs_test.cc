@@ -91,22 +91,32 @@ std::vector<std::string> lines_of(const std::string& s) {
 // docs/hardening.md, "known gaps"): the failure must still be clean, and the gap is printed.
 enum class Naming { kRequired, kKnownGap };
 
+// Whether a command may print its normal report before failing on its output files (eval prints the
+// accuracy table, then writes --json / --predictions).
+enum class Before { kNothing, kReport };
+
 // The contract for one hostile run. `names` must appear in the error line; `outputs` must not exist and
 // their directories must hold no "<name>.tmp-*" file.
 void expect_clean_failure(const CommandResult& r, const std::string& names, const std::vector<std::string>& outputs,
-                          const std::string& context, Naming naming = Naming::kRequired) {
+                          const std::string& context, Naming naming = Naming::kRequired,
+                          Before before = Before::kNothing) {
   ++g_inputs;
   SCOPED_TRACE(context);
   EXPECT_GE(r.exit_code, 1) << r.output;
   EXPECT_LE(r.exit_code, 123) << "killed, timed out or crashed: " << r.output;
   const std::vector<std::string> lines = lines_of(r.output);
-  ASSERT_EQ(lines.size(), 1u) << "expected exactly one line, got:\n" << r.output;
-  EXPECT_EQ(lines[0].rfind("tinyptq: error: ", 0), 0u) << lines[0];
-  if (lines[0].find(names) == std::string::npos) {
+  if (before == Before::kNothing) {
+    ASSERT_EQ(lines.size(), 1u) << "expected exactly one line, got:\n" << r.output;
+  }
+  ASSERT_FALSE(lines.empty());
+  const std::string& error = lines.back();
+  EXPECT_EQ(error.rfind("tinyptq: error: ", 0), 0u) << error;
+  for (size_t k = 0; k + 1 < lines.size(); ++k) EXPECT_EQ(lines[k].find("error"), std::string::npos) << lines[k];
+  if (error.find(names) == std::string::npos) {
     if (naming == Naming::kRequired)
-      ADD_FAILURE() << "error does not name '" << names << "': " << lines[0];
+      ADD_FAILURE() << "error does not name '" << names << "': " << error;
     else
-      std::cout << "[known gap] " << context << ": " << lines[0] << "\n";
+      std::cout << "[known gap] " << context << ": " << error << "\n";
   }
   for (const std::string& out : outputs) {
     EXPECT_FALSE(fs::exists(fs::symlink_status(out))) << "output left behind: " << out;
@@ -337,6 +347,12 @@ TEST(HostileOnnx, ShapesWindowsGraphsAndOperators) {
       {"huge pads", [](auto& m) { set_ints(node_of(m, "Conv"), "pads", {1 << 30, 1 << 30, 1 << 30, 1 << 30}); },
        true},
       {"huge strides", [](auto& m) { set_ints(node_of(m, "Conv"), "strides", {int64_t(1) << 40, int64_t(1) << 40}); }},
+      {"pads as large as the window", [](auto& m) { set_ints(node_of(m, "Conv"), "pads", {3, 3, 3, 3}); }},
+      {"bias contradicts the weight", [](auto& m) {
+         auto* b = initializer_of(m, node_of(m, "Conv")->input(2));
+         b->set_dims(0, b->dims(0) / 2);
+         b->mutable_raw_data()->resize(b->raw_data().size() / 2);
+       }},
       {"enormous input image", [](auto& m) {
          auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
          shape->mutable_dim(1)->set_dim_value(int64_t(1) << 20);
@@ -388,12 +404,7 @@ TEST(HostileOnnx, NanAndInfWeightsAndInputs) {
   const std::string quantize = "quantize --model {model} --data " + q(real_cifar()) +
                                " -o {out} --calib-per-class 1 --sqnr-images 0";
   run_onnx_cases({{"NaN weight", poison(std::nanf("")), false, Naming::kKnownGap},
-                  {"+Inf weight", poison(std::numeric_limits<float>::infinity()), false, Naming::kKnownGap},
-                  {"-Inf bias", [](auto& m) {
-                     auto* b = initializer_of(m, node_of(m, "Conv", 0)->input(2));
-                     const float v = -std::numeric_limits<float>::infinity();
-                     std::memcpy(b->mutable_raw_data()->data(), &v, 4);
-                   }, false, Naming::kKnownGap}},
+                  {"+Inf weight", poison(std::numeric_limits<float>::infinity()), false, Naming::kKnownGap}},
                  quantize, "HostileOnnx.NanAndInfWeightsAndInputs");
 
   TempDir dir;
@@ -695,14 +706,27 @@ TEST(HostileOutputs, UnwritableDestinations) {
   const std::string model = testing::resnet8_onnx();
   expect_clean_failure(run_cli("eval --model " + q(model) + " --data " + q(real_cifar()) + " --limit 4 --json " +
                                q(dir.file("adir"))),
-                       dir.file("adir"), {}, "eval --json to a directory");
+                       dir.file("adir"), {}, "eval --json to a directory", Naming::kRequired, Before::kReport);
   expect_clean_failure(run_cli("eval --model " + q(model) + " --data " + q(real_cifar()) + " --limit 4 --predictions " +
                                q(dir.file("missing/p.csv"))),
-                       dir.file("missing/p.csv"), {dir.file("missing/p.csv")}, "eval --predictions into missing dir");
+                       dir.file("missing/p.csv"), {dir.file("missing/p.csv")}, "eval --predictions into missing dir",
+                       Naming::kRequired, Before::kReport);
   expect_clean_failure(run_cli("quantize --model " + q(model) + " --data " + q(real_cifar()) + " --calib-per-class 1 "
                                "--sqnr-images 0 -o " + q(dir.file("missing/q.onnx"))),
                        dir.file("missing/q.onnx"), {dir.file("missing/q.onnx")}, "quantize -o into missing dir");
   report_count("HostileOutputs.UnwritableDestinations");
+}
+
+// A -Inf bias in the first Conv: ReLU turns the activations back into zeros, so nothing non-finite reaches
+// the observers: the quantizer must refuse it like a non-finite weight instead of saturating it.
+TEST(HostileOnnx, InfBiasIsRefusedByQuantize) {
+  run_onnx_cases({{"-Inf bias", [](auto& m) {
+                     auto* b = initializer_of(m, node_of(m, "Conv", 0)->input(2));
+                     const float v = -std::numeric_limits<float>::infinity();
+                     std::memcpy(b->mutable_raw_data()->data(), &v, 4);
+                   }}},
+                 "quantize --model {model} --data " + q(real_cifar()) + " -o {out} --calib-per-class 1 --sqnr-images 0",
+                 "HostileOnnx.InfBiasIsRefusedByQuantize");
 }
 
 // A character device that is always full (like /dev/full) as the output. Disabled until
@@ -717,6 +741,16 @@ TEST(HostileOutputs, DISABLED_FullDeviceAsOutput) {
   struct stat st {};
   ASSERT_EQ(::stat(dev.c_str(), &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode)) << "the device node was replaced by a regular file";
+}
+
+// quantize writes -o before --lock and --json: a lockfile path that cannot be written must not leave the
+// model behind. Disabled until quantize writes its outputs only after all of them can be (known gaps).
+TEST(HostileOutputs, DISABLED_QuantizeLeavesNoModelWhenTheLockCannotBeWritten) {
+  TempDir dir;
+  const std::string out = dir.file("q.onnx"), lock = dir.file("missing/lock.json");
+  expect_clean_failure(run_cli("quantize --model " + q(testing::resnet8_onnx()) + " --data " + q(real_cifar()) +
+                               " --calib-per-class 1 --sqnr-images 0 -o " + q(out) + " --lock " + q(lock)),
+                       lock, {out, lock}, "quantize --lock into a missing directory");
 }
 
 // The address-space cap itself does not break a normal run (so the capped failures above are the

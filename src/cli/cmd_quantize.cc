@@ -27,6 +27,8 @@ struct QuantizeArgs {
   std::optional<int> wbits, abits, adaround_iters, adaround_batch, threads;
   std::optional<double> percentile, adaround_lr, adaround_reg, adaround_warmup;
   std::optional<double> weight_budget_kb;
+  std::optional<std::string> act_ranges;
+  std::optional<int> output_abits;
   int heldout_per_class = 50;
   bool adaround_minibatch = false, adaround_post_activation = false, fp32_inputs = false;
   bool per_channel = false, per_tensor = false, reduce_range = false, no_reduce_range = false;
@@ -83,6 +85,14 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
     r.adaround_post_activation = true;
   }
   if (a.fp32_inputs) r.quantized_inputs = false;
+  if (a.output_abits) r.output_abits = *a.output_abits;
+  if (a.act_ranges) {
+    check(*a.act_ranges == "float" || *a.act_ranges == "quantized" || *a.act_ranges == "output",
+          "--act-ranges must be float, quantized or output (got '" + *a.act_ranges + "')");
+    r.act_ranges = *a.act_ranges == "float"       ? ActRanges::kFloat
+                   : *a.act_ranges == "quantized" ? ActRanges::kQuantized
+                                                  : ActRanges::kOutputAware;
+  }
   if (a.threads) r.threads = *a.threads;
   r.seed = a.seed;
   return r;
@@ -228,6 +238,11 @@ void add_quantize_command(CLI::App& app) {
                 "AdaRound reconstructs the output after the fused ReLU (implies --adaround-minibatch)");
   cmd->add_flag("--fp32-inputs", a->fp32_inputs,
                 "AdaRound / bias correction see the FP32 layer inputs fake-quantized, not the quantized network's");
+  cmd->add_option("--act-ranges", a->act_ranges,
+                 "Activation ranges: float (observer on FP32 activations) | quantized (observer on the partially "
+                 "quantized network) | output (output-aware search)");
+  cmd->add_option("--output-abits", a->output_abits, "Bits of the network-output activations (logits)")
+      ->check(CLI::Range(2, 8));
   cmd->add_option("--threads", a->threads, "Worker threads for AdaRound and the layer runner")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--weight-budget-kb", a->weight_budget_kb,

@@ -8,6 +8,7 @@ void add_import_keras_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_study_command(CLI::App& app);
+void add_sensitivity_command(CLI::App& app);
 void add_fetch_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   tinyptq::cli::add_eval_command(app);
   tinyptq::cli::add_quantize_command(app);
   tinyptq::cli::add_study_command(app);
+  tinyptq::cli::add_sensitivity_command(app);
   tinyptq::cli::add_fetch_command(app);
   try {
     app.parse(argc, argv);

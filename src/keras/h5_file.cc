@@ -115,6 +115,11 @@ void H5Handle::reset() {
 }
 
 H5File::H5File(const std::string& path) : path_(path) {
+  // libhdf5's exit handler cannot close what a damaged file left half-open and then prints "HDF5: infinite
+  // loop closing library" after our one error line; files are only read, so there is nothing to flush.
+  // Effective when this is the process's first libhdf5 call (as in the CLI); harmless otherwise.
+  static const herr_t no_exit_handler = H5dont_atexit();
+  (void)no_exit_handler;
   QuietH5Errors quiet;
   std::error_code ec;
   check(std::filesystem::exists(path, ec), path + ": no such file");

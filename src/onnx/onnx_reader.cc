@@ -24,6 +24,11 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // Far above any small CNN (ResNet-50 has ~180 nodes, ~3x that in QDQ form); bounds the work that
 // graph validation and the passes spend on a hostile file.
 constexpr int kMaxNodes = 10000;
+// Bounds on declared sizes, far above any CIFAR-scale CNN: one dimension of a graph input or output, its
+// element count, and any window value (kernel, stride, dilation, pad).
+constexpr int64_t kMaxDim = int64_t(1) << 24;
+constexpr int64_t kMaxValueElements = int64_t(1) << 32;
+constexpr int64_t kMaxWindow = int64_t(1) << 16;
 
 using Attr = onnx::AttributeProto;
 
@@ -209,6 +214,16 @@ ValueInfo ModelReader::read_value_info(const onnx::ValueInfoProto& vi, const cha
   if (tt.has_shape())
     for (const auto& d : tt.shape().dim())
       v.shape.push_back(d.has_dim_value() && d.dim_value() > 0 ? d.dim_value() : -1);
+  // Engines size buffers from these shapes (symbolic dims as 1): bound them before anything does.
+  Shape sized = v.shape;
+  for (int64_t& d : sized) d = std::max<int64_t>(d, 1);
+  bool small = std::all_of(sized.begin(), sized.end(), [](int64_t d) { return d <= kMaxDim; });
+  try {
+    small = small && num_elements(sized) <= kMaxValueElements;
+  } catch (const Error&) {
+    small = false;
+  }
+  check(small, what + " has shape " + shape_str(v.shape) + ", which is too large");
   return v;
 }
 
@@ -250,6 +265,10 @@ void ModelReader::check_window_attrs(const std::string& where, Node& node) const
   for (int64_t v : a.strides) check(v > 0, where + ": strides must be > 0");
   for (int64_t v : a.dilations) check(v > 0, where + ": dilations must be > 0");
   for (int64_t v : a.pads) check(v >= 0, where + ": pads must be >= 0");
+  for (const auto* values : {&a.kernel_shape, &a.strides, &a.dilations, &a.pads})
+    for (int64_t v : *values)
+      check(v <= kMaxWindow, where + ": window value " + std::to_string(v) + " is too large (limit " +
+                                 std::to_string(kMaxWindow) + ")");
   check(a.group > 0, where + ": group must be > 0");
   const size_t k = !a.kernel_shape.empty() ? a.kernel_shape.size()
                    : !a.strides.empty()    ? a.strides.size()
@@ -266,6 +285,12 @@ void ModelReader::check_window_attrs(const std::string& where, Node& node) const
             where + ": weight shape " + shape_str(w->shape) + " does not match a " + rank + "-D kernel");
       check(std::equal(a.kernel_shape.begin(), a.kernel_shape.end(), w->shape.begin() + 2),
             where + ": kernel_shape does not match weight shape " + shape_str(w->shape));
+      check(w->shape[0] > 0 && w->shape[1] > 0, where + ": weight shape " + shape_str(w->shape) + " is empty");
+      if (node.inputs.size() > 2 && !node.inputs[2].empty())
+        if (const Tensor* b = g_.initializer(node.inputs[2]))
+          check(b->shape == Shape{w->shape[0]}, where + ": bias shape " + shape_str(b->shape) +
+                                                    " does not match " + std::to_string(w->shape[0]) +
+                                                    " output channels");
       check(w->shape[0] % a.group == 0, where + ": " + std::to_string(w->shape[0]) +
                                             " output channels are not divisible by group " +
                                             std::to_string(a.group));
@@ -280,6 +305,13 @@ void ModelReader::check_window_attrs(const std::string& where, Node& node) const
   } else if (a.pads.empty()) {
     a.pads.assign(2 * k, 0);
   }
+  // A pad reaching past the whole window only adds outputs computed from padding alone.
+  if (a.kernel_shape.size() == k && a.pads.size() == 2 * k)
+    for (size_t i = 0; i < 2 * k; ++i) {
+      const int64_t extent = a.dilations[i % k] * (a.kernel_shape[i % k] - 1) + 1;
+      check(a.pads[i] < extent, where + ": pad " + std::to_string(a.pads[i]) + " is not smaller than the window (" +
+                                    std::to_string(extent) + ")");
+    }
 }
 
 // Value of a Clip min (slot 1) or max (slot 2) input: a one-element float initializer, `absent` if omitted.

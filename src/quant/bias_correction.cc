@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "engine/fp32_engine.h"
+#include "quant/adaround/fake_quant.h"
 #include "quant/adaround/linear_layer.h"
 #include "quant/weight_quantizer.h"
 
@@ -25,7 +26,7 @@ Tensor run_layer(const Graph& g, const QuantLayer& layer, const Tensor& input, c
 
 Tensor fake_quantized(const Tensor& x, const QParams& p) {
   Tensor out = x;
-  fake_quantize(out.f, p, 1, int64_t(out.f.size()));
+  adaround::fake_quantize_tensor(out.f, p);
   return out;
 }
 

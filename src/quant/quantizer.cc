@@ -1,11 +1,15 @@
 #include "quant/quantizer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
 #include "engine/fp32_engine.h"
+#include "quant/act_range_search.h"
 #include "quant/adaround.h"
+#include "quant/adaround/fake_quant.h"
 #include "quant/bias_correction.h"
 #include "quant/cle.h"
 #include "quant/layer_runner.h"
@@ -27,17 +31,51 @@ std::vector<std::string> all_candidate_values(const QuantPlan& plan) {
   return v;
 }
 
-QParams calibrate_value(const ActivationCache& cache, const std::string& v, const ObserverOptions& oo) {
+int layer_wbits(const QuantRecipe& r, const std::string& name) {
+  auto it = r.layers.find(name);
+  return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
+}
+
+// Observer options of activation value v: the recipe's format (output_abits for network outputs) and
+// method; raw pixels MinMax at 8 bits when input_minmax.
+ObserverOptions act_options(const QuantRecipe& recipe, const QuantPlan& plan, const std::set<std::string>& outputs,
+                            const std::string& v) {
+  ObserverOptions oo;
+  oo.format = recipe.act_format();
+  if (recipe.output_abits > 0 && outputs.count(v)) oo.format.bits = recipe.output_abits;
+  oo.symmetric = recipe.act_symmetric;
+  oo.percentile = recipe.percentile;
+  const bool raw_input = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
+  oo.method = raw_input && recipe.input_minmax ? Method::kMinMax : recipe.act_method;
+  if (raw_input && recipe.input_minmax) oo.format.bits = 8;  // raw pixels: keep 0..255 exact
+  return oo;
+}
+
+QParams observe(const Tensor& t, const ObserverOptions& oo) {
   auto obs = make_observer(oo);
-  for (int64_t first = 0; first < cache.images; first += kObserveChunk)
-    obs->observe(cache.rows(v, first, std::min(kObserveChunk, cache.images - first)));
+  const int64_t images = t.shape.empty() ? 0 : t.shape[0];
+  const int64_t per = images ? int64_t(t.f.size()) / images : 0;
+  for (int64_t first = 0; first < images; first += kObserveChunk)
+    obs->observe(std::span<const float>(t.f.data() + first * per, size_t(std::min(kObserveChunk, images - first) * per)));
   const Range r = obs->range();
   return qparams_from_range(r.min, r.max, oo.format);
 }
 
-int layer_wbits(const QuantRecipe& r, const std::string& name) {
-  auto it = r.layers.find(name);
-  return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
+// Values that reach a graph output through float (non-quantized) ops only, graph outputs included.
+std::set<std::string> network_output_values(const Graph& g) {
+  std::set<std::string> out;
+  for (const auto& o : g.outputs) out.insert(o.name);
+  for (int k = int(g.nodes.size()) - 1; k >= 0; --k) {
+    const Node& n = g.nodes[size_t(k)];
+    if (node_rule(g, n).role != QuantRole::kFloat || !out.count(n.outputs[0])) continue;
+    for (const auto& in : n.inputs)
+      if (!in.empty() && !g.is_initializer(in)) {
+        bool all_float = true;
+        for (int c : g.consumers(in)) all_float &= out.count(g.nodes[size_t(c)].outputs[0]) != 0;
+        if (all_float) out.insert(in);
+      }
+  }
+  return out;
 }
 
 using WeightMap = std::map<std::string, QuantizedWeight>;
@@ -60,17 +98,34 @@ void quantize_layer(const Graph& g, const QuantLayer& layer, const Tensor& x_hat
 // fake-quantized as the QDQ graph will, every layer already done runs with its quantized weight and its
 // int32-rounded bias, so each layer sees the input it will see in the final model.
 void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
-                                const std::map<std::string, QParams>& act, const QuantRecipe& recipe,
-                                WeightMap& weights, BiasMap& biases) {
+                                std::map<std::string, QParams>& act, const QuantRecipe& recipe, WeightMap& weights,
+                                BiasMap& biases) {
   const Graph& g = calib.graph();
   std::map<std::string, const QuantLayer*> by_node;
   for (const auto& l : plan.layers)
     if (l.rule.weight_input >= 0) by_node[l.name] = &l;
   auto fq = [&](const std::string& v, Tensor& t) {
-    if (auto it = act.find(v); it != act.end()) fake_quantize(t.f, it->second, 1, int64_t(t.f.size()));
+    if (auto it = act.find(v); it != act.end()) adaround::fake_quantize_tensor(t.f, it->second);
   };
+  const std::set<std::string> own(plan.act_values.begin(), plan.act_values.end());
+  const std::set<std::string> outputs = network_output_values(g);
   RunnerHooks hooks;
-  hooks.after_value = fq;
+  hooks.after_value = [&](const std::string& v, Tensor& t) {
+    const bool raw = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
+    if (own.count(v) && !raw && recipe.act_ranges != ActRanges::kFloat) {
+      const ObserverOptions oo = act_options(recipe, plan, outputs, v);
+      if (recipe.act_ranges == ActRanges::kQuantized) {
+        act[v] = observe(t, oo);
+      } else {
+        RangeSearchOptions ro;
+        ro.centered = recipe.bias_correction;
+        ro.threads = recipe.threads;
+        act[v] = search_activation_range(g, v, t, calib.cache().at(v), oo.format, ro);
+      }
+    }
+    if (auto sh = plan.shared_with.find(v); sh != plan.shared_with.end()) act[v] = act.at(sh->second);
+    fq(v, t);
+  };
   hooks.before_layer = [&](const Node& n, const Tensor& x_hat, Tensor& weight, Tensor& bias) {
     auto it = by_node.find(n.name);
     if (it == by_node.end()) return;
@@ -93,9 +148,9 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
   const std::string& input = g.inputs.at(0).name;
   values[input] = calib.inputs();
   fq(input, values[input]);
-  std::vector<std::string> outputs;
-  for (const auto& o : g.outputs) outputs.push_back(o.name);
-  run_graph(g, values, outputs, hooks, recipe.threads);
+  std::vector<std::string> graph_outputs;
+  for (const auto& o : g.outputs) graph_outputs.push_back(o.name);
+  run_graph(g, values, graph_outputs, hooks, recipe.threads);
 }
 
 }  // namespace
@@ -103,8 +158,9 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
 Calibration::Calibration(const Graph& model, Tensor inputs, bool cle)
     : graph_(prepare_for_quantization(model)), inputs_(std::move(inputs)), cle_(cle) {
   check(!inputs_.shape.empty() && inputs_.shape[0] > 0, "calibration set is empty");
+  // Weights and biases alike: a non-finite bias hides behind a ReLU and would be saturated silently.
   for (const auto& [name, t] : graph_.initializers)
-    for (float v : t.f) check(std::isfinite(v), "weight '" + name + "' contains NaN or Inf");
+    for (float v : t.f) check(std::isfinite(v), "initializer '" + name + "' contains NaN or Inf");
   if (cle_) equalize_cross_layer(graph_);
   plan_ = plan_quantization(graph_, QuantRecipe{});
   cache_ = collect_activations(graph_, inputs_, all_candidate_values(plan_));
@@ -116,6 +172,8 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
         "weight bits must be 2..8 (got " + std::to_string(recipe.wbits) + ")");
   check(recipe.abits >= 2 && recipe.abits <= 8,
         "activation bits must be 2..8 (got " + std::to_string(recipe.abits) + ")");
+  check(recipe.output_abits == 0 || (recipe.output_abits >= 2 && recipe.output_abits <= 8),
+        "output activation bits must be 2..8 (got " + std::to_string(recipe.output_abits) + ")");
   check(recipe.cross_layer_equalization == calib.cle(), "internal: calibration CLE mismatch");
   const Graph& g = calib.graph();
   QuantizeResult res;
@@ -124,16 +182,8 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
 
   // Activations: one observer per value.
   std::map<std::string, QParams> act;
-  for (const auto& v : plan.act_values) {
-    ObserverOptions oo;
-    oo.format = recipe.act_format();
-    oo.symmetric = recipe.act_symmetric;
-    oo.percentile = recipe.percentile;
-    const bool raw_input = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
-    oo.method = raw_input && recipe.input_minmax ? Method::kMinMax : recipe.act_method;
-    if (raw_input && recipe.input_minmax) oo.format.bits = 8;  // raw pixels: keep 0..255 exact
-    act[v] = calibrate_value(calib.cache(), v, oo);
-  }
+  const std::set<std::string> outputs = network_output_values(g);
+  for (const auto& v : plan.act_values) act[v] = observe(calib.cache().at(v), act_options(recipe, plan, outputs, v));
   for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
     for (const auto& o : n.outputs)
       if (auto it = plan.shared_with.find(o); it != plan.shared_with.end()) act[o] = act.at(it->second);
@@ -141,7 +191,8 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
   // Weights: round to nearest (or AdaRound), then bias correction.
   WeightMap weights;
   BiasMap biases;
-  if (recipe.quantized_inputs && (recipe.adaround || recipe.bias_correction)) {
+  if (recipe.act_ranges != ActRanges::kFloat ||
+      (recipe.quantized_inputs && (recipe.adaround || recipe.bias_correction))) {
     quantize_on_quantized_path(calib, plan, act, recipe, weights, biases);
   } else {
     for (const auto& layer : plan.layers) {

@@ -20,6 +20,9 @@ std::string QuantRecipe::summary() const {
                   " (" + method_name(weight_method) + ") / A" + std::to_string(abits) + " " +
                   container_name(act_type) + (act_symmetric ? " sym" : " asym") +
                   (reduce_range ? " reduce-range" : "") + " (" + method_name(act_method) + ")";
+  if (output_abits > 0 && output_abits != abits) s += " (outputs A" + std::to_string(output_abits) + ")";
+  if (act_ranges == ActRanges::kQuantized) s += " +ranges-on-quantized";
+  if (act_ranges == ActRanges::kOutputAware) s += " +output-aware-ranges";
   if (cross_layer_equalization) s += " +CLE";
   if (bias_correction) s += " +bias-corr";
   if (adaround) s += " +AdaRound";

@@ -18,6 +18,13 @@ struct LayerOverride {
   bool keep_float = false;   // run this layer in float (its output is not quantized by it)
 };
 
+// Where activation clipping ranges come from.
+enum class ActRanges {
+  kFloat,        // act_method's observer on the FP32 calibration activations
+  kQuantized,    // act_method's observer on the activations of the partially quantized network
+  kOutputAware,  // act_range_search.h on the partially quantized network (for low activation bits)
+};
+
 struct QuantRecipe {
   std::string preset = "best";
   // Activations: per-tensor, observed on the calibration images.
@@ -36,6 +43,10 @@ struct QuantRecipe {
   int wbits = 8;
   // Graph input (raw pixels): always MinMax so 0..255 stays exact at 8 bits.
   bool input_minmax = true;
+  // Bits of the network-output activations (values that reach a graph output through float ops only,
+  // e.g. the logits before a float Softmax); 0 = abits. Low-bit logits tie and flip the top-1.
+  int output_abits = 0;
+  ActRanges act_ranges = ActRanges::kFloat;  // other than kFloat: quantized layer by layer (quantized_inputs)
   // Advanced PTQ (issue "below 8 bits").
   bool cross_layer_equalization = false;
   bool bias_correction = false;
@@ -47,7 +58,7 @@ struct QuantRecipe {
   int adaround_iterations = 1000;
   // AdaRound hyper-parameters (adaround.h, adaround/reconstruction.h).
   int adaround_batch = 32;               // images per mini-batch step
-  double adaround_lr = 1e-3;             // Adam step size on V
+  double adaround_lr = 1e-2;             // Adam step size on V (1e-2 for 1000 steps; docs/low_bit.md)
   double adaround_reg = 0.01;            // λ of the rounding regulariser
   double adaround_warmup = 0.2;          // share of the iterations before the regulariser starts
   bool adaround_full_batch = true;       // exact quadratic form over all images instead of mini-batches
@@ -69,8 +80,9 @@ QuantRecipe preset_recipe(const std::string& name);
 // The recipe for a preset at the given bit widths. `best` below 8 bits (weights or activations) adds
 // the low-bit methods (use_low_bit_methods); the other presets only take the widths.
 QuantRecipe preset_recipe(const std::string& name, int wbits, int abits);
-// What helps below 8 bits (docs/low_bit.md): MSE-optimal per-channel weight ranges and AdaRound (with
-// bias correction, which `best` already has).
+// What helps below 8 bits (docs/low_bit.md): MSE-optimal per-channel weight ranges, AdaRound and bias
+// correction; with abits < 8 also 8-bit network outputs (logits) and activation ranges observed on the
+// partially quantized network. Reads r.abits, so set the widths first.
 void use_low_bit_methods(QuantRecipe& r);
 // One-sentence description of what the preset stands for.
 std::string preset_description(const std::string& name);

@@ -17,22 +17,24 @@ inline void cpu_relax() {
 #endif
 }
 
-// Waits until `a` differs from `old` (polls, then sleeps in atomic::wait) and returns the new value.
+}  // namespace
+
 template <typename T>
-T wait_change(const std::atomic<T>& a, T old) {
+T ThreadPool::wait_change(const std::atomic<T>& a, T old) {
   for (int i = 0; i < kSpins; ++i) {
     const T v = a.load(std::memory_order_acquire);
     if (v != old) return v;
     cpu_relax();
   }
-  for (;;) {
-    a.wait(old, std::memory_order_acquire);
-    const T v = a.load(std::memory_order_acquire);
-    if (v != old) return v;
-  }
+  std::unique_lock<std::mutex> lock(sleep_mu_);
+  sleep_cv_.wait(lock, [&] { return a.load(std::memory_order_acquire) != old; });
+  return a.load(std::memory_order_acquire);
 }
 
-}  // namespace
+void ThreadPool::wake_all() {
+  { std::lock_guard<std::mutex> lock(sleep_mu_); }  // a sleeper has either seen the change or is waiting
+  sleep_cv_.notify_all();
+}
 
 ThreadPool::ThreadPool(int threads) {
   for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { loop(w); });
@@ -41,12 +43,12 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   stop_.store(true, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_acq_rel);
-  generation_.notify_all();
+  wake_all();
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::loop(int worker) {
-  uint32_t seen = generation_.load(std::memory_order_acquire);
+  uint32_t seen = 0;  // generation_'s initial value: a change made before this thread started is not missed
   for (;;) {
     seen = wait_change(generation_, seen);
     if (stop_.load(std::memory_order_acquire)) return;
@@ -74,7 +76,7 @@ void ThreadPool::work(int worker, uint32_t generation) {
       std::lock_guard<std::mutex> lock(error_mu_);
       if (!error_) error_ = std::current_exception();
     }
-    if (done_.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == items) done_.notify_all();
+    if (done_.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == items) wake_all();
   }
 }
 
@@ -94,7 +96,7 @@ void ThreadPool::parallel_for(int64_t items, int64_t grain, const ItemFn& fn) {
   done_.store(0, std::memory_order_relaxed);
   next_.store(uint64_t(generation & kGenerationMask) << kItemBits, std::memory_order_release);
   generation_.store(generation, std::memory_order_release);
-  generation_.notify_all();
+  wake_all();
   work(0, generation);
   for (int64_t d = done_.load(std::memory_order_acquire); d != items;) d = wait_change(done_, d);
   if (error_) std::rethrow_exception(error_);

@@ -1,9 +1,10 @@
 // Workers for the FP32 engine. parallel_for hands out chunks of work items on demand: the caller and every
 // worker claim the next unclaimed chunk until none is left, so a worker that the OS has not scheduled yet
 // (a busy machine) delays nothing — the others take its share. Which thread runs a chunk never changes
-// what the chunk computes. Idle workers poll briefly, then sleep on a futex (no CPU when idle).
+// what the chunk computes. Idle workers poll briefly, then sleep on a condition variable (no CPU when idle).
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -35,6 +36,10 @@ class ThreadPool {
   };
   void loop(int worker);
   void work(int worker, uint32_t generation);
+  // Waits until `a` differs from `old` (polls, then sleeps on sleep_cv_) and returns the new value.
+  template <typename T>
+  T wait_change(const std::atomic<T>& a, T old);
+  void wake_all();  // after changing generation_ or done_
 
   std::vector<std::thread> workers_;
   std::atomic<uint32_t> generation_{0};
@@ -42,6 +47,8 @@ class ThreadPool {
   std::atomic<int64_t> done_{0};   // items finished in the current job
   std::atomic<bool> stop_{false};
   Job jobs_[2];                    // by generation parity
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
   std::mutex error_mu_;
   std::exception_ptr error_;
 };

@@ -1,6 +1,7 @@
-// Fork-join helpers for the AdaRound / layer-runner math. Work is always split into parts whose
-// boundaries depend only on the problem size and the part count, and every part computes its outputs
-// alone, so results never depend on how many threads ran the parts.
+// Fork-join helpers for the AdaRound / layer-runner math. Every part computes its own outputs alone, and
+// callers choose parts so that results never depend on the thread count: either fixed part boundaries
+// (images per part, Gram partial sums added in part order) or parts whose outputs do not interact (blocks
+// of AdaRound rows).
 #pragma once
 #include <cstdint>
 #include <exception>

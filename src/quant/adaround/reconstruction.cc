@@ -46,12 +46,33 @@ void error_in_place(const ReconstructionData& d, int64_t n, int64_t r0, int64_t 
   }
 }
 
-// Mini-batch gradient ∂L_rec/∂W̃ for rows [r0, r0 + rows) on the listed images. Centered:
-//   Σ (e − ē)·colsᵀ = Σ e·colsᵀ − ē·(Σ cols)ᵀ   with ē the batch mean error per row.
+// Means over the whole set for the centered loss: m̂ = mean column of x̂, t̄ = mean target per channel.
+struct SetMeans {
+  std::vector<double> column, target;
+};
+
+SetMeans set_means(const ReconstructionData& d) {
+  const LinearLayer& l = d.layer;
+  SetMeans m;
+  m.column = mean_column(l, d.x_hat, d.images);
+  m.target.assign(size_t(l.out_channels), 0.0);
+  for (int64_t n = 0; n < d.images; ++n)
+    for (int64_t c = 0; c < l.out_channels; ++c) {
+      const float* t = d.target + n * l.out_size() + c * l.positions;
+      m.target[size_t(c)] += std::accumulate(t, t + l.positions, 0.0);
+    }
+  for (double& v : m.target) v /= double(d.images * l.positions);
+  return m;
+}
+
+// Mini-batch gradient ∂L_rec/∂W̃ for rows [r0, r0 + rows) on the listed images (T = count·P samples).
+// Plain: 2/T·Σ e·colsᵀ. Centered: ∂L/∂w̃_c = 2·Cov(e_c, cols), estimated without bias and with the mean
+// directions removed by centering both factors with the whole-set means ē_c = w̃_c·m̂ − t̄_c and m̂:
+//   2/T·Σ (e − ē)(cols − m̂)ᵀ = 2/T·(Σ e·colsᵀ − ē·(Σ cols)ᵀ − (Σ e)·m̂ᵀ + T·ē·m̂ᵀ).
 class MiniBatchGradient {
  public:
-  MiniBatchGradient(const ReconstructionData& d, int64_t r0, int64_t rows)
-      : d_(d), r0_(r0), rows_(rows), cols_(size_t(d.layer.k * d.layer.positions)),
+  MiniBatchGradient(const ReconstructionData& d, const SetMeans* means, int64_t r0, int64_t rows)
+      : d_(d), means_(means), r0_(r0), rows_(rows), cols_(size_t(d.layer.k * d.layer.positions)),
         y_(size_t(rows * d.layer.positions)), col_sum_(size_t(d.layer.k)), err_sum_(size_t(rows)) {}
 
   void operator()(const float* w_soft, const int64_t* images, int64_t count, float* grad) {
@@ -71,19 +92,25 @@ class MiniBatchGradient {
         err_sum_[size_t(c)] += std::accumulate(y_.begin() + c * l.positions, y_.begin() + (c + 1) * l.positions, 0.0);
     }
     const double total = double(count * l.positions);
-    const float scale = float(2.0 / total);
+    const double scale = 2.0 / total;
     for (int64_t c = 0; c < rows_; ++c) {
-      const double mean_err = err_sum_[size_t(c)] / total;
-      for (int64_t q = 0; q < l.k; ++q) {
-        float& g = grad[c * l.k + q];
-        if (d_.centered) g = float(double(g) - mean_err * col_sum_[size_t(q)]);
-        g *= scale;
+      float* g = grad + c * l.k;
+      if (!d_.centered) {
+        for (int64_t q = 0; q < l.k; ++q) g[q] = float(scale * g[q]);
+        continue;
       }
+      const std::vector<double>& m = means_->column;
+      double mean_err = -means_->target[size_t(r0_ + c)];
+      for (int64_t q = 0; q < l.k; ++q) mean_err += double(w_soft[c * l.k + q]) * m[size_t(q)];
+      for (int64_t q = 0; q < l.k; ++q)
+        g[q] = float(scale * (double(g[q]) - mean_err * col_sum_[size_t(q)] - err_sum_[size_t(c)] * m[size_t(q)] +
+                              total * mean_err * m[size_t(q)]));
     }
   }
 
  private:
   const ReconstructionData& d_;
+  const SetMeans* means_;
   int64_t r0_, rows_;
   std::vector<float> cols_, y_;
   std::vector<double> col_sum_, err_sum_;
@@ -124,14 +151,9 @@ GramTerms gram_terms(const ReconstructionData& d, int threads) {
   }
   const double total = double(d.images * p);
   if (d.centered) {  // Ĥ − total·m̂m̂ᵀ, B0 − total·t̄m̂ᵀ
-    const std::vector<double> m = mean_column(l, d.x_hat, d.images);
-    std::vector<double> tmean(size_t(cout), 0.0);
-    for (int64_t n = 0; n < d.images; ++n)
-      for (int64_t c = 0; c < cout; ++c) {
-        const float* t = d.target + n * l.out_size() + c * p;
-        tmean[size_t(c)] += std::accumulate(t, t + p, 0.0);
-      }
-    for (double& v : tmean) v /= total;
+    const SetMeans means = set_means(d);
+    const std::vector<double>& m = means.column;
+    const std::vector<double>& tmean = means.target;
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = i; j < k; ++j) hs[size_t(i * k + j)] -= total * m[size_t(i)] * m[size_t(j)];
     for (int64_t c = 0; c < cout; ++c)
@@ -203,7 +225,8 @@ std::vector<float> reconstruction_gradient(const ReconstructionData& d, const fl
     count = d.images;
   }
   std::vector<float> grad(size_t(d.layer.out_channels * d.layer.k));
-  MiniBatchGradient g(d, 0, d.layer.out_channels);
+  const SetMeans means = d.centered ? set_means(d) : SetMeans{};
+  MiniBatchGradient g(d, &means, 0, d.layer.out_channels);
   g(w, images, count, grad.data());
   return grad;
 }
@@ -233,6 +256,7 @@ std::vector<int64_t> optimise_rounding(const ReconstructionData& d, const float*
   check(!o.full_batch || (int64_t(gram.h.size()) == k * k && int64_t(gram.b0.size()) == rows * k),
         "AdaRound: Gram terms do not match the layer");
   const float gram_scale = 2.0f / float(d.images * l.positions);
+  const SetMeans means = d.centered && !o.full_batch ? set_means(d) : SetMeans{};
 
   std::vector<int64_t> codes(size_t(rows * k));
   const int64_t parts = std::min<int64_t>(std::max(o.threads, 1), rows);
@@ -242,7 +266,7 @@ std::vector<int64_t> optimise_rounding(const ReconstructionData& d, const float*
     const int64_t r0 = part_begin(rows, parts, part), r1 = part_begin(rows, parts, part + 1), mb = r1 - r0;
     RoundingBlock block(w + r0 * k, mb, k, scale.data() + r0, zp.data() + r0, grid.lo, grid.hi);
     std::vector<float> soft(size_t(mb * k)), grad(size_t(mb * k));
-    MiniBatchGradient minibatch(d, r0, mb);
+    MiniBatchGradient minibatch(d, &means, r0, mb);
     for (int t = 0; t < o.schedule.iterations; ++t) {
       block.soft_weights(soft.data());
       if (o.full_batch) {

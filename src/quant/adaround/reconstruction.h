@@ -9,7 +9,8 @@
 // inputs (raw pixels, post-ReLU activations) that otherwise dominates the gradient.
 // Two ways to get ∂L_rec/∂W̃:
 //   mini-batch: B images per step drawn without replacement from seeded epochs (std::mt19937_64), forward
-//               and backward with im2col + matmul; supports both losses (centered: over the batch);
+//               and backward with im2col + matmul; supports both losses (centered: an unbiased estimate of
+//               2·Cov(e, cols) with both factors centered by the whole-set means);
 //   full batch: the pre-activation loss is quadratic in W̃: with Ĥ = Σ cols(x̂)·cols(x̂)ᵀ and
 //               B0 = Σ t·cols(x̂)ᵀ over all images, ∂L_rec/∂W̃ = 2/(N·P)·(W̃·Ĥ − B0), exact for the whole set
 //               at O(Cout·K²) per step after one O(N·P·K²) pass. Centered: Ĥ − N·P·m̂m̂ᵀ and B0 − N·P·t̄m̂ᵀ
