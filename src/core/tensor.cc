@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace tinyptq {
@@ -63,6 +65,12 @@ int64_t Tensor::byte_size() const {
   if (dtype == DType::kUint8 || dtype == DType::kInt8) elem = 1;
   if (dtype == DType::kInt64) elem = 8;
   return elem * stored();
+}
+
+bool all_finite(std::span<const float> values) {
+  bool ok = true;
+  for (float v : values) ok &= std::isfinite(v);
+  return ok;
 }
 
 }  // namespace tinyptq

@@ -1,6 +1,7 @@
 // Dense row-major tensors. Float data lives in `f`; every integer dtype (int8, uint8, int32, int64) is
 // stored widened in `i`, so integer initializers are read the same way whatever their ONNX type.
 #pragma once
+#include <span>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ bool is_integer(DType t);
 // Product of dims; throws Error on negative dims or overflow past 2^40 elements (hostile shapes).
 int64_t num_elements(const Shape& shape);
 std::string shape_str(const Shape& shape);
+// True when no element is NaN or ±Inf.
+bool all_finite(std::span<const float> values);
 
 struct Tensor {
   DType dtype = DType::kFloat32;

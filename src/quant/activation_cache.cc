@@ -33,7 +33,7 @@ Tensor slice_batch(const Tensor& t, int64_t first, int64_t count) {
 ActivationCache collect_activations(const Graph& g, const Tensor& inputs,
                                     const std::vector<std::string>& values, int64_t batch_size) {
   check(!inputs.shape.empty() && inputs.shape[0] > 0, "calibration set is empty");
-  for (float v : inputs.f) check(std::isfinite(v), "calibration data contains NaN or Inf");
+  check(all_finite(inputs.f), "calibration data contains NaN or Inf");
   const int64_t n = inputs.shape[0];
   ActivationCache cache;
   cache.images = n;
@@ -51,8 +51,7 @@ ActivationCache collect_activations(const Graph& g, const Tensor& inputs,
         dst.f.resize(size_t(num_elements(dst.shape)));
       }
       const int64_t per = int64_t(t.f.size()) / count;
-      for (float v : t.f)
-        check(std::isfinite(v), "activation '" + name + "' is NaN or Inf on the calibration data");
+      check(all_finite(t.f), "activation '" + name + "' is NaN or Inf on the calibration data");
       std::copy(t.f.begin(), t.f.end(), dst.f.begin() + first * per);
     };
     engine.run(batch, keep);

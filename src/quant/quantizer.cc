@@ -13,6 +13,7 @@
 #include "quant/bias_correction.h"
 #include "quant/cle.h"
 #include "quant/layer_runner.h"
+#include "quant/qdq_simulation.h"
 #include "quant/observers/observer.h"
 #include "quant/prepare_graph.h"
 #include "quant/weight_quantizer.h"
@@ -160,7 +161,7 @@ Calibration::Calibration(const Graph& model, Tensor inputs, bool cle)
   check(!inputs_.shape.empty() && inputs_.shape[0] > 0, "calibration set is empty");
   // Weights and biases alike: a non-finite bias hides behind a ReLU and would be saturated silently.
   for (const auto& [name, t] : graph_.initializers)
-    for (float v : t.f) check(std::isfinite(v), "initializer '" + name + "' contains NaN or Inf");
+    check(all_finite(t.f), "initializer '" + name + "' contains NaN or Inf");
   if (cle_) equalize_cross_layer(graph_);
   plan_ = plan_quantization(graph_, QuantRecipe{});
   cache_ = collect_activations(graph_, inputs_, all_candidate_values(plan_));
@@ -232,7 +233,7 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
   }
   if (opts.sqnr_images > 0) {
     const int64_t n = std::min(opts.sqnr_images, calib.cache().images);
-    Fp32Engine sim(res.model.graph);
+    Fp32Engine sim(fold_constant_dequantize(res.model.graph));
     std::map<std::string, std::string> by_dq;
     for (const auto& [v, dq] : res.model.dequantized) by_dq[dq] = v;
     std::map<std::string, std::pair<double, double>> energy;  // value → (Σref², Σerr²)

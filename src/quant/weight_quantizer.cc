@@ -9,7 +9,7 @@ namespace tinyptq {
 
 QParams weight_qparams(const Tensor& w, const QuantRecipe& recipe, int bits) {
   check(!w.shape.empty() && w.shape[0] > 0, "weight has no output channels");
-  for (float v : w.f) check(std::isfinite(v), "weight contains NaN or Inf");
+  check(all_finite(w.f), "weight contains NaN or Inf");
   const QuantFormat f = recipe.weight_format(bits);
   const int64_t channels = recipe.per_channel ? w.shape[0] : 1;
   const int64_t inner = int64_t(w.f.size()) / channels;
