@@ -21,6 +21,8 @@ void add_study_command(CLI::App& app) {
   cmd->add_flag("--resume", o->resume, "Reuse finished configurations in OUTDIR/results.d");
   cmd->add_option("--calib-per-class", o->calib_per_class, "Calibration images per class")
       ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--test-limit", o->test_limit, "Evaluate on the first N test images only (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--preprocess", o->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
   cmd->callback([o] {
     StudyResults r = run_study(*o);

@@ -34,6 +34,7 @@ std::string study_json(const StudyResults& r) {
   j["data_dir"] = r.options.data;
   j["seed"] = r.options.seed;
   j["quick"] = r.options.quick;
+  j["test_limit"] = r.options.test_limit;
   j["calibration_lockfile"] = "calibration.json";
   j["fp32"] = {{"correct", r.fp32.correct},
                {"total", r.fp32.total},

@@ -18,13 +18,7 @@ QuantRecipe naive_recipe(int wbits, int abits) {
   return r;
 }
 
-QuantRecipe best_recipe(int wbits, int abits) {
-  QuantRecipe r = preset_recipe("best");
-  r.wbits = wbits;
-  r.abits = abits;
-  if (wbits < 8) r.weight_method = Method::kMse;
-  return r;
-}
+QuantRecipe best_recipe(int wbits, int abits) { return preset_recipe("best", wbits, abits); }
 
 std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std::string>& layers) {
   std::vector<StudyConfig> out;

@@ -16,6 +16,7 @@ struct StudyOptions {
   bool resume = false;
   uint64_t seed = 0;
   int calib_per_class = 100;  // the shared calibration set
+  int64_t test_limit = 0;     // evaluate on the first N test images only (0: all)
   std::string preprocess = "raw";
 };
 

@@ -162,7 +162,8 @@ StudyResults run_study(const StudyOptions& opts) {
   const std::string fp32_path = opts.out_dir + "/models/fp32.onnx";
   const int64_t fp32_bytes = save_onnx(model, fp32_path);
   Dataset train = load_cifar10(opts.data, Split::kTrain);
-  Dataset test = load_cifar10(opts.data, Split::kTest);
+  check(opts.test_limit >= 0, "--test-limit must be >= 0");
+  Dataset test = load_cifar10(opts.data, Split::kTest, opts.test_limit > 0 ? opts.test_limit : -1);
 
   // The shared calibration lockfile.
   CalibrationSet lock = stratified_sample(train, opts.calib_per_class, opts.seed);

@@ -2,10 +2,13 @@
 
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
 #include "engine/shape_inference.h"
+#include "kernels/fp32/portable/conv_plan.h"
 #include "kernels/fp32/reference/averagepool.h"
 #include "kernels/fp32/reference/batchnorm.h"
 #include "kernels/fp32/reference/clip.h"
@@ -107,8 +110,25 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       const auto p =
           fp32_ref::make_conv2d_params(shape_of(0), shape_of(1), fp32_ref::window2d_from_attrs(r), r.group);
       check(fp32_ref::conv2d_output_shape(p) == out_shape, where + ": output shape mismatch");
-      fn = [p](const float* const* in, float* out) { fp32_ref::conv2d(p, in[0], in[1], in[2], out); };
       cost = double(out_count) * double(p.in_per_group * p.window.kernel_h * p.window.kernel_w);
+      const bool constant_weights = inputs.size() > 1 && inputs[1].constant &&
+                                    (inputs.size() < 3 || inputs[2].value < 0);
+      if (!constant_weights || p.batch != 1) {
+        fn = [p](const float* const* in, float* out) { fp32_ref::conv2d(p, in[0], in[1], in[2], out); };
+        break;
+      }
+      // Constant weights (a layer kept in float): the FP32 engine's packed kernels, one image per call.
+      const float* bias = inputs.size() > 2 && inputs[2].constant ? inputs[2].constant->f.data() : nullptr;
+      auto plan = std::make_shared<const fp32::ConvPlan>(
+          fp32::make_conv_plan(p, inputs[1].constant->f.data(), bias, -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::infinity(), fp32::best_kernels().conv));
+      const fp32::ConvRunFn run = plan->implicit ? fp32::best_kernels().conv.run : fp32::conv_run_reference;
+      const int64_t items = fp32::conv_items(*plan, 1), scratch_floats = fp32::conv_scratch_floats(*plan);
+      fn = [plan, run, items, scratch_floats](const float* const* in, float* out) {
+        thread_local std::vector<float> scratch;
+        if (int64_t(scratch.size()) < scratch_floats) scratch.resize(size_t(scratch_floats));
+        run(*plan, in[0], nullptr, out, 1, 0, items, nullptr, scratch.data());
+      };
       break;
     }
     case Op::kBatchNormalization: {

@@ -81,8 +81,12 @@ Range EntropyObserver::range() const {
   if (hist_.top() == 0.0) return {mn, mx};  // all zeros
 
   const bool one_sided = mn >= 0.0f;
-  const std::vector<int64_t> h =
+  std::vector<int64_t> h =
       one_sided ? std::vector<int64_t>(hist_.pos().begin(), hist_.pos().end()) : hist_.signed_counts();
+  // ReLU outputs put a spike of exact zeros in the first bin. Left in, it dominates p and the KL minimum
+  // lands on a far too narrow window (conv outputs clipped to a quarter of their range). As NVIDIA's
+  // pytorch-quantization does, the spike is flattened to its neighbour's count before the search.
+  if (one_sided && h.size() > 1) h[0] = std::min(h[0], h[1]);
   const WindowKl kl_of(h, num_quantized_bins_);
 
   const size_t n = static_cast<size_t>(hist_.bins());
