@@ -42,6 +42,7 @@ std::string study_json(const StudyResults& r) {
                {"class_names", r.fp32.class_names},
                {"per_class_accuracy", r.fp32.per_class_accuracy},
                {"model_bytes", r.fp32.model_bytes},
+               {"packed_weight_bytes", r.fp32.packed_weight_bytes},
                {"parameters", r.fp32.parameters}};
   nlohmann::ordered_json configs = nlohmann::ordered_json::object();
   for (const auto& c : r.configs) configs[c.name] = result_to_json(c, false);
@@ -63,18 +64,18 @@ std::string study_json(const StudyResults& r) {
 std::string study_csv(const StudyResults& r) {
   std::string s =
       "name,group,label,preset,wbits,abits,weight_type,act_type,weight_granularity,act_method,calib_images,"
-      "calib_seed,correct,total,accuracy,delta_vs_fp32,agreement_with_fp32,flipped,model_bytes,size_reduction,"
+      "calib_seed,correct,total,accuracy,delta_vs_fp32,agreement_with_fp32,flipped,model_bytes,size_reduction,packed_weight_bytes,"
       "quantize_seconds,images_per_second\n";
   s += "fp32,fp32,FP32,,32,32,float32,float32,,,0,0," + std::to_string(r.fp32.correct) + "," +
        std::to_string(r.fp32.total) + "," + f2(r.fp32.accuracy) + ",0.00,100.00,0," + std::to_string(r.fp32.model_bytes) +
-       ",1.00,0," + f1(r.fp32.images_per_second) + "\n";
+       ",1.00," + std::to_string(r.fp32.packed_weight_bytes) + ",0," + f1(r.fp32.images_per_second) + "\n";
   for (const auto& c : r.configs)
     s += csv_field(c.name) + "," + c.group + "," + csv_field(c.label) + "," + c.preset + "," + std::to_string(c.wbits) +
          "," + std::to_string(c.abits) + "," + c.weight_type + "," + c.act_type + "," + c.granularity + "," +
          c.act_method + "," + std::to_string(c.calib_images) + "," + std::to_string(c.calib_seed) + "," +
          std::to_string(c.correct) + "," + std::to_string(c.total) + "," + f2(c.accuracy) + "," + f2(c.delta) + "," +
          f2(c.agreement) + "," + std::to_string(c.flipped.size()) + "," + std::to_string(c.model_bytes) + "," +
-         f2(c.size_reduction) + "," + report::format_number(c.quantize_seconds, "%.3f") + "," +
+         f2(c.size_reduction) + "," + std::to_string(c.packed_weight_bytes) + "," + report::format_number(c.quantize_seconds, "%.3f") + "," +
          f1(c.images_per_second) + "\n";
   return s;
 }

@@ -1,5 +1,7 @@
 #include "study/study_plan.h"
 
+#include <algorithm>
+
 namespace tinyptq {
 
 namespace {
@@ -19,6 +21,14 @@ QuantRecipe naive_recipe(int wbits, int abits) {
 }
 
 QuantRecipe best_recipe(int wbits, int abits) { return preset_recipe("best", wbits, abits); }
+
+// The sweeps run AdaRound dozens of times, so they use a study budget (docs/study.md): its Gram matrices
+// cost images × positions × K², its iterations Cout × K² each. `quantize --preset best` uses the full one.
+void use_sweep_budget(StudyConfig& c, const StudyOptions& o) {
+  if (!c.recipe.adaround) return;
+  c.calib_per_class = std::min(c.calib_per_class, kSweepCalibPerClass);
+  c.recipe.adaround_iterations = o.quick ? kQuickAdaRoundIterations : kSweepAdaRoundIterations;
+}
 
 std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std::string>& layers) {
   std::vector<StudyConfig> out;
@@ -85,6 +95,7 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
         c.label = "W" + std::to_string(wb) + "A" + std::to_string(ab) + " " + variant;
         c.name = "bits/" + std::string(variant) + "-w" + std::to_string(wb) + "a" + std::to_string(ab);
         add(c);
+        use_sweep_budget(out.back(), o);
       }
   // Per-layer sensitivity at 4-bit weights: one layer quantized (others float), one layer float.
   if (!o.quick)
@@ -95,7 +106,10 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
         c.variant = variant;
         c.layer = l;
         c.wbits = 4;
+        // Fragility under plain rounding (MSE ranges, bias correction, no AdaRound): what AdaRound would
+        // repair is what the ranking must show.
         c.recipe = best_recipe(4, 8);
+        c.recipe.adaround = false;
         for (const auto& other : layers) {
           const bool quantized = std::string(variant) == "only" ? other == l : other != l;
           if (!quantized) c.recipe.layers[other].keep_float = true;
@@ -103,6 +117,7 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
         c.label = std::string(variant) + " " + l;
         c.name = "layer/" + std::string(variant) + "-" + l;
         add(c);
+        use_sweep_budget(out.back(), o);
       }
   return out;
 }

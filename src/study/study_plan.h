@@ -34,6 +34,12 @@ struct StudyConfig {
   std::string layer;    // layer group: the layer's node name
 };
 
+// AdaRound budget of the bits and layer sweeps (configurations whose recipe uses AdaRound): calibration
+// images per class and iterations per layer.
+constexpr int kSweepCalibPerClass = 25;
+constexpr int kSweepAdaRoundIterations = 300;
+constexpr int kQuickAdaRoundIterations = 100;
+
 // The plan for a model whose quantizable weight layers are `layers` (node names, graph order).
 std::vector<StudyConfig> study_plan(const StudyOptions& opts, const std::vector<std::string>& layers);
 

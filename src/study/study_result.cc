@@ -30,6 +30,7 @@ nlohmann::ordered_json result_to_json(const ConfigResult& r, bool with_timing) {
   j["flipped_images"] = r.flipped;
   j["model_bytes"] = r.model_bytes;
   j["size_reduction"] = r.size_reduction;
+  j["packed_weight_bytes"] = r.packed_weight_bytes;
   auto layers = nlohmann::ordered_json::array();
   for (const auto& l : r.layers)
     layers.push_back({{"node", l.node}, {"op", l.op}, {"output", l.value}, {"wbits", l.wbits}, {"abits", l.abits},
@@ -68,6 +69,7 @@ ConfigResult result_from_json(const nlohmann::json& j) {
     r.flipped = j.at("flipped_images").get<std::vector<int64_t>>();
     r.model_bytes = j.at("model_bytes");
     r.size_reduction = j.at("size_reduction");
+    r.packed_weight_bytes = j.at("packed_weight_bytes");
     for (const auto& l : j.at("layers")) {
       LayerReport lr;
       lr.node = l.at("node");

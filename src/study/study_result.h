@@ -23,6 +23,9 @@ struct ConfigResult {
   std::vector<int64_t> flipped;                   // test images whose top-1 differs from FP32
   int64_t model_bytes = 0;
   double size_reduction = 0;                      // FP32 bytes / model bytes
+  // Weights packed at their bit widths (float weights at 32): what a sub-byte deployment stores, where
+  // the ONNX model keeps 8-bit containers.
+  int64_t packed_weight_bytes = 0;
   std::vector<LayerReport> layers;                // presets only
   // Timing (kept out of the deterministic part of results.json).
   double quantize_seconds = 0, images_per_second = 0;

@@ -93,6 +93,27 @@ class CalibrationPool {
   std::map<std::string, Entry> entries_;
 };
 
+// Bytes of the Conv/Gemm weights packed at their bit widths: weights behind a DequantizeLinear at the
+// layer's wbits, float weights at 32 bits.
+int64_t packed_weight_bytes(const QuantizeResult& q) {
+  const Graph& g = q.model.graph;
+  std::map<std::string, int> wbits;
+  for (const auto& l : q.layers)
+    if (l.wbits > 0) wbits[l.node] = l.wbits;
+  int64_t bits = 0;
+  for (const auto& n : g.nodes) {
+    if ((n.op != Op::kConv && n.op != Op::kGemm) || n.inputs.size() < 2) continue;
+    const int p = g.producer(n.inputs[1]);
+    if (p >= 0 && g.nodes[size_t(p)].op == Op::kDequantizeLinear) {
+      const Tensor* w = g.initializer(g.nodes[size_t(p)].inputs[0]);
+      if (w) bits += w->size() * (wbits.count(n.name) ? wbits.at(n.name) : 8);
+    } else if (const Tensor* w = g.initializer(n.inputs[1])) {
+      bits += w->size() * 32;
+    }
+  }
+  return (bits + 7) / 8;
+}
+
 ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Dataset& test, Layout layout,
                         const Preprocess& pre, const Fp32Baseline& fp32, const std::string& out_dir) {
   QuantizeOptions qo;
@@ -140,6 +161,7 @@ ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Da
   }
   out.model_bytes = int64_t(bytes.size());
   out.size_reduction = out.model_bytes ? double(fp32.model_bytes) / double(out.model_bytes) : 0;
+  out.packed_weight_bytes = packed_weight_bytes(q);
   if (c.group == "preset") out.layers = q.layers;
   out.quantize_seconds = q.seconds;
   out.images_per_second = r.images_per_second;
@@ -187,6 +209,12 @@ StudyResults run_study(const StudyOptions& opts) {
     b.predicted = r.predicted;
     b.model_bytes = fp32_bytes;
     b.parameters = model.parameter_count();
+    {
+      Graph prepared = prepare_for_quantization(model);
+      for (const auto& n : prepared.nodes)
+        if ((n.op == Op::kConv || n.op == Op::kGemm) && n.inputs.size() > 1)
+          if (const Tensor* w = prepared.initializer(n.inputs[1])) b.packed_weight_bytes += w->size() * 4;
+    }
     b.images_per_second = r.images_per_second;
   }
 

@@ -90,8 +90,8 @@ Recommendation recommend(const StudyResults& r) {
     };
     if (better_acc(rec.best_accuracy)) rec.best_accuracy = &c;
     if (c.delta < -1.0) continue;
-    if (!rec.best_compression || c.model_bytes < rec.best_compression->model_bytes ||
-        (c.model_bytes == rec.best_compression->model_bytes && c.accuracy > rec.best_compression->accuracy))
+    if (!rec.best_compression || c.packed_weight_bytes < rec.best_compression->packed_weight_bytes ||
+        (c.packed_weight_bytes == rec.best_compression->packed_weight_bytes && c.accuracy > rec.best_compression->accuracy))
       rec.best_compression = &c;
     if (!rec.best_speed || c.images_per_second > rec.best_speed->images_per_second) rec.best_speed = &c;
   }

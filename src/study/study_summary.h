@@ -31,7 +31,7 @@ struct LayerSensitivity {
 
 struct Recommendation {
   const ConfigResult* best_accuracy = nullptr;     // highest accuracy (ties: agreement, then smaller)
-  const ConfigResult* best_compression = nullptr;  // smallest model within 1 pp of FP32
+  const ConfigResult* best_compression = nullptr;  // smallest packed weights within 1 pp of FP32
   const ConfigResult* best_speed = nullptr;        // fastest integer engine within 1 pp of FP32 (timing)
 };
 
