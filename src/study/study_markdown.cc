@@ -81,7 +81,9 @@ std::string study_markdown(const StudyResults& r) {
   }
   md += "naive = per-tensor MinMax, round to nearest (the reference project's sweep); best = tinyptq's recipe at that "
         "width (per-channel weights, MSE clipping, bias correction; below 8 bits also MSE weight ranges and AdaRound on "
-        "the quantized network's inputs, with the study's budget: 250 calibration images, 300 iterations per layer — "
+        "the quantized network's inputs, with the study's budget: " +
+        std::to_string(kSweepCalibPerClass * 10) + " calibration images, " +
+        std::to_string(r.options.quick ? kQuickAdaRoundIterations : kSweepAdaRoundIterations) + " iterations per layer — "
         "`tinyptq quantize --preset best` uses 1,000 and 1,000).\n\n";
 
   // Per-layer sensitivity.
