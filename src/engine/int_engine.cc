@@ -191,7 +191,7 @@ IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std:
                                                               std::to_string(opts.threads));
   Graph g = qdq_graph;
   g.validate_and_sort();
-  impl_->kernels = &int8::best_kernels();
+  impl_->kernels = opts.kernels ? opts.kernels : &int8::best_kernels();
   impl_->plan = lower_qdq_graph(g, *impl_->kernels);
   impl_->plan_buffers();
   Impl& m = *impl_;

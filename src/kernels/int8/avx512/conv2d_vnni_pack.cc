@@ -46,30 +46,26 @@ void fill_padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_
                       int64_t row_begin, int64_t row_end) {
   const PaddedSource g = padded_source(s);
   const Window2d& w = s.window;
-  uint8_t pad_pixel[256];
   const int64_t c4 = g.c4, in_c = s.in_c;
-  // A padded pixel: zx in the real channels (real 0), 0 in the channels added up to c4 (weights are 0).
-  uint8_t* pad = c4 <= 256 ? pad_pixel : nullptr;
-  auto write_pad = [&](uint8_t* dst) {
-    if (pad) {
-      std::memcpy(dst, pad, size_t(c4));
-    } else {
-      std::memset(dst, int(input_zero_point), size_t(in_c));
-      std::memset(dst + in_c, 0, size_t(c4 - in_c));
+  // `pixels` padded pixels at dst: zx in the real channels (real 0), 0 in the channels added up to c4.
+  auto write_pad = [&](uint8_t* dst, int64_t pixels) {
+    if (c4 == in_c) {
+      std::memset(dst, int(input_zero_point), size_t(pixels * c4));
+      return;
+    }
+    for (int64_t p = 0; p < pixels; ++p) {
+      std::memset(dst + p * c4, int(input_zero_point), size_t(in_c));
+      std::memset(dst + p * c4 + in_c, 0, size_t(c4 - in_c));
     }
   };
-  if (pad) {
-    std::memset(pad_pixel, int(input_zero_point), size_t(in_c));
-    std::memset(pad_pixel + in_c, 0, size_t(c4 - in_c));
-  }
   for (int64_t r = std::max<int64_t>(row_begin, 0); r < std::min(row_end, g.rows); ++r) {
     uint8_t* dst = buf + r * g.cols * c4;
     const int64_t iy = r - w.pad_top;
     if (iy < 0 || iy >= s.in_h) {
-      for (int64_t c = 0; c < g.cols; ++c) write_pad(dst + c * c4);
+      write_pad(dst, g.cols);
       continue;
     }
-    for (int64_t c = 0; c < w.pad_left; ++c) write_pad(dst + c * c4);
+    write_pad(dst, w.pad_left);
     uint8_t* mid = dst + w.pad_left * c4;
     const uint8_t* src = image + iy * s.in_w * in_c;
     if (c4 == in_c) {
@@ -80,7 +76,7 @@ void fill_padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_
         std::memset(mid + x * c4 + in_c, 0, size_t(c4 - in_c));
       }
     }
-    for (int64_t c = w.pad_left + s.in_w; c < g.cols; ++c) write_pad(dst + c * c4);
+    write_pad(dst + (w.pad_left + s.in_w) * c4, g.cols - w.pad_left - s.in_w);
   }
 }
 

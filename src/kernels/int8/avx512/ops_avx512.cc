@@ -4,6 +4,8 @@
 
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "kernels/int8/reference/avgpool.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -12,6 +14,12 @@
 namespace tinyptq::int8::avx512 {
 
 namespace {
+
+// s = 2^k with 2^−k a normal float too (then x / s and x · 2^−k round the same exact value).
+inline bool power_of_two(float s) {
+  int e = 0;
+  return std::isnormal(s) && std::frexp(s, &e) == 0.5f && std::isnormal(1.0f / s);
+}
 
 inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
@@ -46,13 +54,16 @@ void add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int
 }
 
 void quantize(const QuantizeParams& p, const float* x, uint8_t* y, int64_t count) {
-  const __m512 scale = _mm512_set1_ps(p.scale);
+  // x / s equals x · (1/s) for every x when s is a power of two (both are the correctly rounded x·2^−k).
+  const bool pow2 = power_of_two(p.scale);
+  const __m512 scale = _mm512_set1_ps(p.scale), inverse = _mm512_set1_ps(1.0f / p.scale);
   const __m512 lo = _mm512_set1_ps(float(p.output.min - p.output.zero_point));
   const __m512 hi = _mm512_set1_ps(float(p.output.max - p.output.zero_point));
   const __m512i zy = _mm512_set1_epi32(p.output.zero_point);
   for (int64_t i = 0; i < count; i += 16) {
     const __mmask16 m = tail_mask(count - i);
-    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), scale);
+    const __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
+    __m512 v = pow2 ? _mm512_mul_ps(xv, inverse) : _mm512_div_ps(xv, scale);
     v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);  // NaN → 0 (real 0)
     store_q(y + i, m, clamp(v, lo, hi), zy);
   }
