@@ -27,7 +27,11 @@ double read_cpu_mhz() {
   return 0;
 }
 
-// Best of a few timed runs of `loop` (iterations rounds of kPeakChains instructions), in instructions/s.
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Best of many short timed runs of `loop` (on a shared machine some runs are not preempted) (iterations rounds of kPeakChains instructions), in instructions/s.
 template <typename Loop>
 double instructions_per_second(Loop loop) {
   constexpr int64_t kIterations = int64_t(1) << 14;  // ~0.1 ms per timed run: short enough that the best
@@ -36,9 +40,9 @@ double instructions_per_second(Loop loop) {
   sink = sink + double(loop(kIterations / 8));  // warm-up (clocks, license)
   double best = 1e30;
   for (int r = 0; r < 200; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_seconds();
     sink = sink + double(loop(kIterations));
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, now_seconds() - t0);
   }
   return double(kIterations * kPeakChains) / best;
 }

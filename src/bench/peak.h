@@ -3,8 +3,10 @@
 //   int8: vpdpbusd zmm (AVX-512 VNNI, 64 MAC/instruction), else vpmaddwd ymm (AVX2, 16 MAC/instruction);
 //   FP32: vfmadd231ps zmm (AVX-512F, 16 MAC/instruction), else vfmadd231ps ymm (AVX2+FMA, 8).
 // peak(T threads) = T · MAC/instruction · instructions/cycle · f; the loop measures the product of the last
-// two directly (so turbo clocks are included), and instructions/cycle is reported at the nominal clock of
-// /proc/cpuinfo. Assumes T ≤ physical cores.
+// two directly (turbo clocks included), as the best of 200 wall-clock runs of ~0.1 ms (on a shared machine
+// some of them run undisturbed); instructions/cycle is reported at the nominal clock of
+// /proc/cpuinfo. Assumes T ≤ physical cores. The engines' images/s are wall-clock: on a busy machine
+// the fraction of peak is understated.
 #pragma once
 #include <string>
 

@@ -47,9 +47,11 @@ struct Args {
 using TileFn = void (*)(const Args& a, const uint8_t* src, int64_t block, uint8_t* out);
 
 // Output pixels i < NP at src + i·pixel_bytes (their windows' top-left), channel blocks [block,
-// block + NB); out points at pixel 0, channel 0.
-template <int NP, int NB>
+// block + NB); out points at pixel 0, channel 0. PB > 0: pixel_bytes as a compile-time constant (the
+// pixel addresses become displacements instead of NP index registers).
+template <int NP, int NB, int PB>
 void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
+  const int64_t pixel_bytes = PB > 0 ? PB : a.pixel_bytes;
   __m512i acc[NP][NB];
 #pragma GCC unroll 16
   for (int i = 0; i < NP; ++i)
@@ -65,7 +67,7 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
         for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + j * a.block_bytes);
 #pragma GCC unroll 16
         for (int i = 0; i < NP; ++i) {
-          const __m512i xv = _mm512_set1_epi32(load_quad(s + i * a.pixel_bytes));
+          const __m512i xv = _mm512_set1_epi32(load_quad(s + i * pixel_bytes));
 #pragma GCC unroll 4
           for (int j = 0; j < NB; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[j]);
         }
@@ -81,7 +83,7 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
       int32_t sum = 0;
       for (int64_t ky = 0; ky < a.kernel_h; ++ky)
         for (int64_t kx = 0; kx < a.kernel_w; ++kx) {
-          const uint8_t* s = src + i * a.pixel_bytes + ky * a.tap_row + kx * a.tap_col;
+          const uint8_t* s = src + i * pixel_bytes + ky * a.tap_row + kx * a.tap_col;
           for (int64_t c = 0; c < a.c4; ++c) sum += s[c];
         }
       sums[i] = sum;
@@ -108,9 +110,9 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
 }
 
 // Tiles of 1..MaxNP pixels for NB blocks: table[k − 1] computes k pixels.
-template <int NB, size_t... I>
+template <int NB, int PB, size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> tile_table(std::index_sequence<I...>) {
-  return {&tile<int(I) + 1, NB>...};
+  return {&tile<int(I) + 1, NB, PB>...};
 }
 
 // Pixels per tile for NB blocks: NP·NB = 16 accumulators (enough independent chains to hide the
@@ -118,15 +120,36 @@ constexpr std::array<TileFn, sizeof...(I)> tile_table(std::index_sequence<I...>)
 template <int NB>
 constexpr int kMaxPixels = 16 / NB;
 
-template <int NB>
+template <int NB, int PB>
 void row(const Args& a, const uint8_t* src, int64_t out_w, int64_t blocks, uint8_t* out) {
-  static constexpr auto table = tile_table<NB>(std::make_index_sequence<kMaxPixels<NB>>{});
+  static constexpr auto table = tile_table<NB, PB>(std::make_index_sequence<kMaxPixels<NB>>{});
   constexpr int np = kMaxPixels<NB>;
   for (int64_t b = 0; b < blocks; b += NB) {
     int64_t ox = 0;
-    for (; ox + np <= out_w; ox += np) tile<np, NB>(a, src + ox * a.pixel_bytes, b, out + ox * a.out_c);
+    for (; ox + np <= out_w; ox += np) tile<np, NB, PB>(a, src + ox * a.pixel_bytes, b, out + ox * a.out_c);
     if (ox < out_w) table[size_t(out_w - ox - 1)](a, src + ox * a.pixel_bytes, b, out + ox * a.out_c);
   }
+}
+
+using RowFn = void (*)(const Args& a, const uint8_t* src, int64_t out_w, int64_t blocks, uint8_t* out);
+
+// Channel blocks per tile: 4 when they divide the blocks, else 2, else 1; pixel strides of ResNet-like
+// shapes (c4 · stride ∈ {4, 16, 32, 64}) get a constant-stride tile.
+template <int NB>
+RowFn pick_stride(int64_t pixel_bytes) {
+  switch (pixel_bytes) {
+    case 4: return row<NB, 4>;
+    case 16: return row<NB, 16>;
+    case 32: return row<NB, 32>;
+    case 64: return row<NB, 64>;
+    default: return row<NB, 0>;
+  }
+}
+
+RowFn pick_row(int64_t blocks, int64_t pixel_bytes) {
+  if (blocks % 4 == 0) return pick_stride<4>(pixel_bytes);
+  if (blocks % 2 == 0) return pick_stride<2>(pixel_bytes);
+  return pick_stride<1>(pixel_bytes);
 }
 
 }  // namespace
@@ -157,6 +180,7 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   a.out_zero_point = p.output.zero_point;
   const int64_t blocks = (s.out_c + kBlock - 1) / kBlock;
   const int64_t row_bytes = cols * g.c4;
+  const RowFn row_fn = pick_row(blocks, a.pixel_bytes);
 
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * s.in_h * s.in_w * s.in_c;
@@ -170,12 +194,7 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       const uint8_t* src_row = src + oy * w.stride_h * row_bytes;
       uint8_t* out_row = y + ((n * s.out_h + oy) * s.out_w) * s.out_c;
-      if (blocks % 4 == 0)
-        row<4>(a, src_row, s.out_w, blocks, out_row);
-      else if (blocks % 2 == 0)
-        row<2>(a, src_row, s.out_w, blocks, out_row);
-      else
-        row<1>(a, src_row, s.out_w, blocks, out_row);
+      row_fn(a, src_row, s.out_w, blocks, out_row);
     }
   }
 }
