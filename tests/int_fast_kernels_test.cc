@@ -173,3 +173,27 @@ TEST(IntFastConv, BestKernelFollowsTheCpu) {
 
 }  // namespace
 }  // namespace tinyptq::int8
+
+namespace tinyptq::int8 {
+namespace {
+
+// Rows long enough for full 16/8/4-pixel tiles plus every remainder, and 1, 2, 3 and 4 channel blocks
+// (the tile shapes the VNNI kernel picks by out_c).
+TEST(IntFastConv, WideRowsEveryTileShape) {
+  int64_t n = 300;
+  for (const ConvKernel* k : conv_kernels())
+    for (int64_t in_w : {16, 23, 37})
+      for (int64_t out_c : {16, 32, 48, 64})
+        for (int64_t stride : {1, 2}) {
+          Case c;
+          c.in_h = 5, c.in_w = in_w, c.in_c = n % 2 ? 3 : 16, c.out_c = out_c, c.seed = uint32_t(++n);
+          c.batch = n % 4 == 0 ? 7 : 1;
+          c.window = {3, 3, stride, stride, 1, 1, 1, 2, 0, 1, false};
+          c.zx = int32_t(n % 3) * 100, c.zy = 128, c.weight_zero_points = n % 3 == 0;
+          expect_same_as_reference(*k, c);
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+}  // namespace
+}  // namespace tinyptq::int8

@@ -289,8 +289,8 @@ TEST(IntConvKernel, WorstCaseSaturatingValues) {
                            &packed);
           d.params.weights = &packed;
           const ConvShape& s = d.params.shape;
-          std::vector<uint8_t> y(s.out_h * s.out_w * s.out_c);
-          table->conv.run(d.params, d.x.data(), y.data(), 1, {0, s.out_h}, nullptr);
+          std::vector<uint8_t> y(s.out_h * s.out_w * s.out_c), scratch(table->conv.scratch_bytes(d.params) + 1);
+          table->conv.run(d.params, d.x.data(), y.data(), 1, {0, s.out_h}, scratch.data());
           for (int64_t oy = 0; oy < s.out_h; ++oy)
             for (int64_t ox = 0; ox < s.out_w; ++ox)
               for (int64_t oc = 0; oc < s.out_c; ++oc) {

@@ -10,5 +10,6 @@ void add_quantize_command(CLI::App& app);
 void add_study_command(CLI::App& app);
 void add_sensitivity_command(CLI::App& app);
 void add_fetch_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

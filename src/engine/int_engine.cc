@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "engine/int/plan.h"
-#include "engine/int/thread_pool.h"
+#include "engine/fp32/thread_pool.h"
 #include "engine/qdq_lowering.h"
 #include "kernels/int8/kernel_table.h"
 
@@ -20,12 +20,20 @@ constexpr int kMaxThreads = 256;
 constexpr int64_t kAlign = 64;
 // Steps with less work than this (Step::cost units, whole batch) run on one thread.
 constexpr double kMinParallelCost = 32768;
+// Chunks per worker a split step is cut into (load balance vs the padded-row overlap of conv chunks).
+constexpr int64_t kChunksPerWorker = 4;
 
 int64_t align_up(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 struct AlignedDelete {
   void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(kAlign)); }
 };
+using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedDelete>;
+
+AlignedBuffer aligned_buffer(int64_t bytes) {
+  return AlignedBuffer(static_cast<uint8_t*>(
+      ::operator new[](size_t(std::max<int64_t>(align_up(bytes), kAlign)), std::align_val_t(kAlign))));
+}
 
 const char* kind_name(qdq::StepKind k) {
   switch (k) {
@@ -38,31 +46,48 @@ const char* kind_name(qdq::StepKind k) {
 
 }  // namespace
 
+// Two schedules, both computing every output element with the same code whatever the thread count:
+//  - images ≥ workers: the workers claim whole images, one at a time, and run each through every step
+//    in their own one-image arena (depth-first: an image's activations stay in L1/L2, no
+//    synchronization between steps);
+//  - fewer images than workers (batch 1): step by step over the whole batch; a large step is cut into
+//    chunks of output rows that the workers claim, a small step runs on the calling thread.
+// Work is claimed on demand (fp32_engine::ThreadPool), so a worker the OS has not scheduled delays
+// nothing; a row or an image is computed by the same code whichever worker claims it.
 struct IntEngine::Impl {
   qdq::Plan plan;
   const int8::KernelTable* kernels = nullptr;
-  std::unique_ptr<qdq::ThreadPool> pool;
-  std::vector<std::vector<uint8_t>> scratch;  // per worker
-  std::vector<uint8_t*> base;                 // per value, for the current run
-  std::vector<qdq::RunContext> contexts;      // per worker: base and its scratch
+  std::unique_ptr<fp32_engine::ThreadPool> pool;
 
-  // The step being run and how it is split (read by `job`, which the pool runs on every worker).
-  const qdq::Step* step = nullptr;
-  int64_t images = 0;
-  bool split_images = true;
-  std::function<void(int)> job;
+  struct Worker {
+    AlignedBuffer scratch;
+    AlignedBuffer arena;            // one image (depth-first)
+    std::vector<uint8_t*> base;     // per value
+    qdq::RunContext context;
+  };
+  std::vector<Worker> workers;
 
   // Arena: storage value r holds its images at arena + offset[r]·N (per-image offsets scale with the
   // batch, so the plan made for one image is valid for every N). External and view values have −1.
   std::vector<int64_t> offset;
   int64_t arena_per_image = 0;
-  int64_t capacity = 0;  // images the arena holds
-  std::unique_ptr<uint8_t[], AlignedDelete> arena;
+  int64_t capacity = 0;  // images the shared arena holds
+  AlignedBuffer arena;   // layer-wise schedule
+
+  // The current run (read by the pool jobs).
+  const float* input = nullptr;
+  int64_t images = 0;
+  std::vector<Tensor>* outputs = nullptr;
+  const qdq::Step* step = nullptr;  // layer-wise: the step being split
+  int64_t chunks = 1;               // and its chunk count
+  fp32_engine::ThreadPool::ItemFn image_job, chunk_job;
 
   void plan_buffers();
   void ensure_capacity(int64_t images);
-  void run_step(const qdq::Step& step, int64_t images);
-  void run_slice(int worker) const;
+  void point(std::vector<uint8_t*>& base, uint8_t* arena_base, const float* input_base, int64_t n) const;
+  void run_images(int w, int64_t begin, int64_t end);
+  void run_chunks(int w, int64_t begin, int64_t end) const;
+  void copy_outputs(uint8_t* const* base, int64_t first, int64_t count) const;
 };
 
 // Liveness of every storage value (first step writing it .. last step reading any view of it, graph outputs
@@ -107,40 +132,57 @@ void IntEngine::Impl::plan_buffers() {
   }
 }
 
-void IntEngine::Impl::ensure_capacity(int64_t images) {
-  if (images <= capacity) return;
-  check(arena_per_image == 0 || images <= (int64_t(1) << 40) / arena_per_image,
-        "batch of " + std::to_string(images) + " images is too large");
-  const size_t bytes = size_t(std::max<int64_t>(arena_per_image * images, kAlign));
-  arena.reset(static_cast<uint8_t*>(::operator new[](bytes, std::align_val_t(kAlign))));
-  capacity = images;
+void IntEngine::Impl::ensure_capacity(int64_t n) {
+  if (n <= capacity) return;
+  check(arena_per_image == 0 || n <= (int64_t(1) << 40) / arena_per_image,
+        "batch of " + std::to_string(n) + " images is too large");
+  arena = aligned_buffer(arena_per_image * n);
+  capacity = n;
 }
 
-// Splits a step over the workers: by images when there are at least as many images as workers, else by
-// output rows; small steps run on the calling thread. Each output element is computed by the same code
-// whatever the split, so results do not depend on the thread count.
-void IntEngine::Impl::run_step(const qdq::Step& s, int64_t n) {
-  const int workers = pool->size();
-  const int64_t rows = s.rows();
-  if (workers == 1 || s.cost() * double(n) < kMinParallelCost || (n < workers && rows < workers)) {
-    s.run(contexts[0], 0, n, {0, rows});
-    return;
+// base[v] = image 0 of value v for a run of n images stored at arena_base (the input at input_base).
+void IntEngine::Impl::point(std::vector<uint8_t*>& base, uint8_t* arena_base, const float* input_base,
+                            int64_t n) const {
+  for (size_t v = 0; v < base.size(); ++v) {
+    const int root = plan.storage_of(int(v));
+    if (plan.values[root].external)
+      base[v] = reinterpret_cast<uint8_t*>(const_cast<float*>(input_base));
+    else
+      base[v] = offset[root] >= 0 ? arena_base + offset[root] * n : nullptr;
   }
-  step = &s;
-  images = n;
-  split_images = n >= workers;
-  pool->run(job);
 }
 
-void IntEngine::Impl::run_slice(int w) const {
-  const int64_t workers = pool->size(), rows = step->rows();
-  if (split_images) {
-    const int64_t i0 = images * w / workers, i1 = images * (w + 1) / workers;
-    if (i1 > i0) step->run(contexts[w], i0, i1 - i0, {0, rows});
-  } else {
-    const int64_t r0 = rows * w / workers, r1 = rows * (w + 1) / workers;
-    if (r1 > r0) step->run(contexts[w], 0, images, {r0, r1});
+// Copies images [0, count) of the graph outputs (at base) to images [first, first + count) of *outputs.
+void IntEngine::Impl::copy_outputs(uint8_t* const* base, int64_t first, int64_t count) const {
+  for (size_t k = 0; k < plan.outputs.size(); ++k) {
+    const qdq::Value& value = plan.values[plan.outputs[k]];
+    const int64_t per = value.elements(), n = per * count;
+    const uint8_t* src = base[plan.outputs[k]];
+    Tensor& t = (*outputs)[k];
+    if (!value.quantized) {
+      std::memcpy(t.f.data() + first * per, src, size_t(n) * sizeof(float));
+    } else {
+      const int32_t shift = value.quant.container_shift();
+      int64_t* dst = t.i.data() + first * per;
+      for (int64_t i = 0; i < n; ++i) dst[i] = int64_t(src[i]) - shift;
+    }
   }
+}
+
+void IntEngine::Impl::run_images(int w, int64_t begin, int64_t end) {
+  Worker& me = workers[size_t(w)];
+  const int64_t in_bytes = plan.values[plan.input].elements();
+  for (int64_t i = begin; i < end; ++i) {
+    point(me.base, me.arena.get(), input + i * in_bytes, 1);
+    for (const auto& s : plan.steps) s->run(me.context, 0, 1, {0, s->rows()});
+    copy_outputs(me.base.data(), i, 1);
+  }
+}
+
+void IntEngine::Impl::run_chunks(int w, int64_t begin, int64_t end) const {
+  const int64_t rows = step->rows();
+  for (int64_t c = begin; c < end; ++c)
+    step->run(workers[size_t(w)].context, 0, images, {rows * c / chunks, rows * (c + 1) / chunks});
 }
 
 IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std::make_unique<Impl>()) {
@@ -149,15 +191,20 @@ IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std:
                                                               std::to_string(opts.threads));
   Graph g = qdq_graph;
   g.validate_and_sort();
-  impl_->kernels = &int8::best_kernels();
+  impl_->kernels = opts.kernels ? opts.kernels : &int8::best_kernels();
   impl_->plan = lower_qdq_graph(g, *impl_->kernels);
   impl_->plan_buffers();
   Impl& m = *impl_;
-  m.pool = std::make_unique<qdq::ThreadPool>(opts.threads);
-  m.scratch.assign(size_t(opts.threads), std::vector<uint8_t>(m.plan.scratch_bytes() + kAlign));
-  m.base.assign(m.plan.values.size(), nullptr);
-  for (int w = 0; w < opts.threads; ++w) m.contexts.push_back({m.base.data(), m.scratch[w].data()});
-  m.job = [&m](int w) { m.run_slice(w); };
+  m.pool = std::make_unique<fp32_engine::ThreadPool>(opts.threads);
+  m.workers.resize(size_t(opts.threads));
+  for (auto& wk : m.workers) {
+    wk.scratch = aligned_buffer(int64_t(m.plan.scratch_bytes()));
+    wk.arena = aligned_buffer(m.arena_per_image);
+    wk.base.assign(m.plan.values.size(), nullptr);
+    wk.context = {wk.base.data(), wk.scratch.get()};
+  }
+  m.image_job = [&m](int w, int64_t b, int64_t e) { m.run_images(w, b, e); };
+  m.chunk_job = [&m](int w, int64_t b, int64_t e) { m.run_chunks(w, b, e); };
 }
 
 IntEngine::~IntEngine() = default;
@@ -182,43 +229,41 @@ std::vector<Tensor> IntEngine::run(const Tensor& input) {
     throw Error("input data does not match its shape " + shape_str(input.shape));
 
   std::vector<Tensor> outputs;
-  if (images > 0) {
-    m.ensure_capacity(images);
-    std::vector<uint8_t*>& base = m.base;
-    for (size_t v = 0; v < base.size(); ++v) {
-      const int root = m.plan.storage_of(int(v));
-      if (m.plan.values[root].external)
-        base[v] = reinterpret_cast<uint8_t*>(const_cast<float*>(input.f.data()));
-      else
-        base[v] = m.offset[root] >= 0 ? m.arena.get() + m.offset[root] * images : nullptr;
-    }
-    for (const auto& step : m.plan.steps) m.run_step(*step, images);
-
-    for (int v : m.plan.outputs) {
-      const qdq::Value& value = m.plan.values[v];
-      Shape shape = value.shape;
-      shape[0] = images;
-      const int64_t count = value.elements() * images;
-      if (!value.quantized) {
-        std::vector<float> data(static_cast<size_t>(count));
-        std::memcpy(data.data(), base[v], size_t(count) * sizeof(float));
-        outputs.push_back(Tensor::from_floats(shape, std::move(data)));
-      } else {
-        std::vector<int64_t> data(static_cast<size_t>(count));
-        const int32_t shift = value.quant.container_shift();
-        for (int64_t i = 0; i < count; ++i) data[i] = int64_t(base[v][i]) - shift;
-        outputs.push_back(Tensor::from_ints(value.quant.container, shape, std::move(data)));
-      }
-    }
-  } else {
-    for (int v : m.plan.outputs) {
-      const qdq::Value& value = m.plan.values[v];
-      Shape shape = value.shape;
-      shape[0] = 0;
-      outputs.push_back(value.quantized ? Tensor::from_ints(value.quant.container, shape, {})
-                                        : Tensor::from_floats(shape, {}));
-    }
+  for (int v : m.plan.outputs) {
+    const qdq::Value& value = m.plan.values[v];
+    Shape shape = value.shape;
+    shape[0] = images;
+    const size_t count = size_t(value.elements() * images);
+    outputs.push_back(value.quantized
+                          ? Tensor::from_ints(value.quant.container, shape, std::vector<int64_t>(count))
+                          : Tensor::from_floats(shape, std::vector<float>(count)));
   }
+  if (images == 0) return outputs;
+
+  m.input = input.f.data();
+  m.images = images;
+  m.outputs = &outputs;
+  const int workers = m.pool->size();
+  if (images >= workers) {
+    m.pool->parallel_for(images, 1, m.image_job);
+  } else {
+    m.ensure_capacity(images);
+    Impl::Worker& w0 = m.workers[0];
+    m.point(w0.base, m.arena.get(), m.input, images);
+    for (size_t w = 1; w < m.workers.size(); ++w) m.workers[w].base = w0.base;
+    for (const auto& step : m.plan.steps) {
+      const bool split = step->cost() * double(images) >= kMinParallelCost && step->rows() >= workers;
+      if (!split) {
+        step->run(w0.context, 0, images, {0, step->rows()});
+        continue;
+      }
+      m.step = step.get();
+      m.chunks = std::min<int64_t>(step->rows(), kChunksPerWorker * workers);
+      m.pool->parallel_for(m.chunks, 1, m.chunk_job);
+    }
+    m.copy_outputs(w0.base.data(), 0, images);
+  }
+  m.outputs = nullptr;
   return outputs;
 }
 

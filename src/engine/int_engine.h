@@ -17,8 +17,15 @@
 
 namespace tinyptq {
 
+namespace int8 {
+struct KernelTable;
+}
+
 struct IntEngineOptions {
   int threads = 1;  // work is split over images, or over output rows when there are fewer images
+  // Kernel table (int8::available_kernels()); null = int8::best_kernels(). Every table gives bit-identical
+  // results (tests check each kernel against the reference).
+  const int8::KernelTable* kernels = nullptr;
 };
 
 class IntEngine {

@@ -15,7 +15,7 @@ namespace {
 
 class Fp32Backend : public Engine {
  public:
-  explicit Fp32Backend(const Graph& g) : engine_(g) {}
+  Fp32Backend(const Graph& g, int threads) : engine_(g, Fp32EngineOptions{threads}) {}
   std::vector<Tensor> run(const Tensor& input) override { return engine_.run(input); }
   std::string backend() const override { return "fp32"; }  // QDQ graphs run as float simulation
 
@@ -28,6 +28,7 @@ class IntBackend : public Engine {
   IntBackend(const Graph& g, int threads) : engine_(g, IntEngineOptions{threads}) {}
   std::vector<Tensor> run(const Tensor& input) override { return engine_.run(input); }
   std::string backend() const override { return "int8"; }
+  std::string describe() const override { return engine_.describe(); }
 
  private:
   IntEngine engine_;
@@ -42,7 +43,7 @@ Shape batch_shape(Layout layout, int64_t n) {
 std::unique_ptr<Engine> make_engine(const Graph& g, int threads, EngineKind kind) {
   if (kind == EngineKind::kInteger || (kind == EngineKind::kAuto && is_qdq_graph(g)))
     return std::make_unique<IntBackend>(g, threads);
-  return std::make_unique<Fp32Backend>(g);
+  return std::make_unique<Fp32Backend>(g, threads);
 }
 
 Tensor image_batch(const Dataset& d, int64_t first, int64_t n, Layout layout, const Preprocess& p) {

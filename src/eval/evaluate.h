@@ -16,6 +16,7 @@ class Engine {
   virtual ~Engine() = default;
   virtual std::vector<Tensor> run(const Tensor& input) = 0;
   virtual std::string backend() const = 0;  // "int8" or "fp32"
+  virtual std::string describe() const { return ""; }  // the integer engine's plan; empty for FP32
 };
 enum class EngineKind { kAuto, kInteger, kFloat };  // auto: integer for QDQ graphs, float otherwise
 std::unique_ptr<Engine> make_engine(const Graph& g, int threads = 1, EngineKind kind = EngineKind::kAuto);

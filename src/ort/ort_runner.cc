@@ -140,3 +140,47 @@ Tensor run_ort(const std::string& model_path, const Tensor& input, int threads) 
 }
 
 }  // namespace tinyptq
+
+namespace tinyptq {
+
+OrtBenchResult run_ort_bench(const std::string& model_path, const Shape& image_shape, int64_t batch,
+                             int threads, double seconds) {
+  if (const std::string why = ort_unavailable_reason(); !why.empty()) throw Error("ONNX Runtime: " + why);
+  check(!image_shape.empty() && batch >= 1 && threads >= 1 && seconds > 0, "bad ONNX Runtime bench settings");
+  ScratchDir dir;
+  const std::string err_path = dir.file("err");
+  std::string dims;
+  // The runner replaces dim 0 by the batch; a symbolic batch (−1) is passed as 1.
+  for (size_t d = 0; d < image_shape.size(); ++d)
+    dims += (d ? "," : "") + std::to_string(d == 0 ? 1 : image_shape[d]);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", seconds);
+  const std::string command = "node " + shell_quote(ort_dir() + "/run_ort.js") + " --bench " +
+                              shell_quote(model_path) + " --shape " + dims + " --batch " +
+                              std::to_string(batch) + " --threads " + std::to_string(threads) +
+                              " --seconds " + secs + " 2>" + shell_quote(err_path);
+  const CommandOutput r = run_shell(command);
+  if (r.status != 0) {
+    std::string message;
+    try {
+      message = trim(read_file(err_path));
+    } catch (const Error&) {
+    }
+    throw Error("ONNX Runtime failed on '" + model_path + "': " +
+                (message.empty() ? "run_ort.js exited with status " + std::to_string(r.status) : message));
+  }
+  OrtBenchResult out;
+  try {
+    const auto j = nlohmann::json::parse(r.out);
+    out.images_per_second = j.at("images_per_second").get<double>();
+    out.p50_ms = j.at("latency_ms").at("p50").get<double>();
+    out.p90_ms = j.at("latency_ms").at("p90").get<double>();
+    out.p99_ms = j.at("latency_ms").at("p99").get<double>();
+    out.runs = j.at("runs").get<int64_t>();
+  } catch (const std::exception&) {
+    throw Error("ONNX Runtime bench printed unexpected output for '" + model_path + "': " + trim(r.out));
+  }
+  return out;
+}
+
+}  // namespace tinyptq

@@ -21,3 +21,18 @@ bool ort_available();
 Tensor run_ort(const std::string& model_path, const Tensor& input, int threads = 1);
 
 }  // namespace tinyptq
+
+namespace tinyptq {
+
+// ONNX Runtime's own timing of a model (run_ort.js --bench): a fixed pseudo-random input of
+// `image_shape` with its first dim replaced by `batch`, run back to back for `seconds` after a warm-up.
+struct OrtBenchResult {
+  double images_per_second = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0;  // latency of one run (one batch)
+  int64_t runs = 0;
+};
+// Throws Error carrying the runner's message on any failure.
+OrtBenchResult run_ort_bench(const std::string& model_path, const Shape& image_shape, int64_t batch,
+                             int threads, double seconds);
+
+}  // namespace tinyptq

@@ -6,7 +6,10 @@
 #include "core/error.h"
 #include "kernels/fp32/reference/pool2d_params.h"
 #include "kernels/int8/avx2/conv2d_avx2.h"
+#include "kernels/int8/avx2/ops_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
+#include "kernels/int8/avx512/gemm_vnni.h"
+#include "kernels/int8/avx512/ops_avx512.h"
 #include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
 #include "kernels/int8/reference/conv2d.h"
@@ -113,25 +116,37 @@ const KernelTable& reference_kernels() {
 
 namespace {
 
-// The reference table with the VNNI Conv2D (groups = 1; other shapes fall back to the reference).
+// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference), AVX-512 elementwise
+// and pooling kernels; maxpool and the requantization table stay scalar.
 const KernelTable& avx512vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx512-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
+    t.gemm = {"gemm_u8s8_avx512vnni", avx512vnni::gemm_supports, avx512vnni::gemm_pack,
+              avx512vnni::gemm_scratch_bytes, avx512vnni::gemm};
+    t.add = {"add_u8_avx512", avx512::add};
+    t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool};
+    t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool};
+    t.quantize = {"quantize_f32_u8_avx512", avx512::quantize};
+    t.dequantize = {"dequantize_u8_f32_avx512", avx512::dequantize};
     return t;
   }();
   return table;
 }
 
-// The reference table with the AVX2 Conv2D (the VNNI kernel's weight layout; groups = 1).
+// The AVX2 Conv2D (the VNNI kernel's weight layout; groups = 1) and AVX2 elementwise kernels.
 const KernelTable& avx2_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx2";
     t.conv = {"conv2d_nhwc_u8s8_avx2", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx2::conv2d};
+    t.add = {"add_u8_avx2", avx2::add};
+    t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool};
+    t.quantize = {"quantize_f32_u8_avx2", avx2::quantize};
+    t.dequantize = {"dequantize_u8_f32_avx2", avx2::dequantize};
     return t;
   }();
   return table;

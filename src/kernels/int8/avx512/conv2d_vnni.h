@@ -16,7 +16,20 @@ bool conv2d_supports(const ConvShape& s);  // groups == 1
 // ((oc/16·kh·kw + tap)·ceil(in_c/4) + ic/4)·64 + (oc%16)·4 + ic%4; padded channels hold 0.
 void conv2d_pack(const ConvParams& p, const QuantizedWeights& w, PackedWeights* out);
 
-size_t conv2d_scratch_bytes(const ConvParams& p);  // 0 (scratch may be null)
+// The source the run kernels read: the image with its pads materialized, [rows][cols][c4], c4 = in_c
+// rounded up to 4. Padded pixels hold zx in the in_c real channels (real 0) and 0 in the added channels
+// (whose weights are 0), so every tap is a plain load and Σ of a window's bytes is the reference's Σ x̃.
+// direct: no pads and c4 = in_c, the image itself is that source (no copy, no scratch).
+struct PaddedSource {
+  int64_t rows = 0, cols = 0, c4 = 0;
+  bool direct = false;
+};
+PaddedSource padded_source(const ConvShape& s);
+// Writes padded rows [row_begin, row_end) (clipped to the source) of one NHWC image into buf.
+void fill_padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_t* image, uint8_t* buf,
+                      int64_t row_begin, int64_t row_end);
+
+size_t conv2d_scratch_bytes(const ConvParams& p);  // one padded source (0 when direct)
 
 // Shapes conv2d_supports rejects (groups > 1) are packed and run as ref::conv2d does.
 void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows, void* scratch);

@@ -1,0 +1,183 @@
+// tinyptq bench: engine throughput and latency per (batch, threads), optionally side by side with ONNX
+// Runtime on the same model in the same run (ours, then ORT, per setting, so both see the same noise),
+// and the share of the CPU's multiply-accumulate peak reached (bench/peak.h).
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <sstream>
+
+#include "bench/bench.h"
+#include "bench/peak.h"
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "engine/shape_inference.h"
+#include "eval/evaluate.h"
+#include "eval/model_io.h"
+#include "ort/ort_runner.h"
+
+namespace tinyptq::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto";
+  double seconds = 2;
+  bool compare_ort = false, describe = false;
+};
+
+// "1,64,256" → {1, 64, 256}; every item a positive integer ≤ limit.
+std::vector<int64_t> parse_list(const std::string& flag, const std::string& text, int64_t limit) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    check(!item.empty() && used == item.size() && v >= 1 && v <= limit,
+          flag + ": '" + item + "' is not an integer in [1, " + std::to_string(limit) + "] (in '" + text + "')");
+    out.push_back(v);
+  }
+  check(!out.empty() && text.back() != ',', flag + ": expected a comma-separated list, got '" + text + "'");
+  return out;
+}
+
+nlohmann::ordered_json latency_json(double p50, double p90, double p99) {
+  return {{"p50", p50}, {"p90", p90}, {"p99", p99}};
+}
+
+void run_bench(const BenchArgs& a) {
+  check(a.engine == "auto" || a.engine == "int" || a.engine == "float", "--engine must be auto, int or float");
+  check(a.seconds > 0 && a.seconds <= 3600, "--seconds must be in (0, 3600]");
+  const std::vector<int64_t> batches = parse_list("--batch", a.batch, 65536);
+  const std::vector<int64_t> thread_counts = parse_list("--threads", a.threads, 256);
+  Graph g = load_model(a.model);
+  const EngineKind kind = a.engine == "int"     ? EngineKind::kInteger
+                          : a.engine == "float" ? EngineKind::kFloat
+                                                : EngineKind::kAuto;
+  Shape image_shape;
+  int64_t macs = 0;
+  try {
+    image_shape = graph_image_input(g).shape;
+    macs = bench::macs_per_image(g);
+  } catch (const Error& e) {
+    throw Error(a.model + ": " + e.what());
+  }
+  if (a.compare_ort)
+    if (const std::string why = ort_unavailable_reason(); !why.empty())
+      throw Error("--compare-ort: ONNX Runtime is not usable: " + why);
+  const bench::PeakInfo peak = bench::measure_peak();
+
+  std::string backend;
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const int64_t threads : thread_counts) {
+    std::unique_ptr<Engine> engine;
+    try {
+      engine = make_engine(g, int(threads), kind);
+    } catch (const Error& e) {
+      throw Error(a.model + ": " + e.what());
+    }
+    backend = engine->backend();
+    if (a.describe && threads == thread_counts.front()) std::cout << engine->describe() << "\n";
+    const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
+    for (const int64_t batch : batches) {
+      const Tensor input = bench::bench_input(image_shape, batch);
+      bench::Measurement ours;
+      try {
+        ours = bench::measure(*engine, input, a.seconds);
+      } catch (const Error& e) {
+        throw Error(a.model + ": " + e.what());
+      }
+      const double peak_macs = mp.macs_per_second * double(threads);
+      const double fraction = peak_macs > 0 ? ours.images_per_second * double(macs) / peak_macs : 0;
+      nlohmann::ordered_json r;
+      r["batch"] = batch;
+      r["threads"] = threads;
+      r["images_per_second"] = ours.images_per_second;
+      r["latency_ms"] = latency_json(ours.latency.p50_ms, ours.latency.p90_ms, ours.latency.p99_ms);
+      r["runs"] = ours.runs;
+      r["seconds"] = ours.seconds;
+      r["fraction_of_peak"] = fraction;
+      std::vector<std::string> row = {std::to_string(batch), std::to_string(threads),
+                                      fixed(ours.images_per_second, 0), fixed(ours.latency.p50_ms, 3),
+                                      fixed(ours.latency.p90_ms, 3), fixed(ours.latency.p99_ms, 3),
+                                      fixed(100 * fraction, 1)};
+      if (a.compare_ort) {
+        const OrtBenchResult o = run_ort_bench(a.model, image_shape, batch, int(threads), a.seconds);
+        const double ratio = o.images_per_second > 0 ? ours.images_per_second / o.images_per_second : 0;
+        r["ort"] = {{"images_per_second", o.images_per_second},
+                    {"latency_ms", latency_json(o.p50_ms, o.p90_ms, o.p99_ms)},
+                    {"runs", o.runs}};
+        r["ratio_vs_ort"] = ratio;
+        row.push_back(fixed(o.images_per_second, 0));
+        row.push_back(fixed(o.p50_ms, 3));
+        row.push_back(fixed(ratio, 2));
+      }
+      results.push_back(r);
+      rows.push_back(row);
+    }
+  }
+
+  auto peak_json = [&](const bench::MacPeak& p) {
+    return nlohmann::ordered_json{{"instruction", p.instruction},
+                                  {"macs_per_instruction", p.macs_per_instruction},
+                                  {"macs_per_second_per_thread", p.macs_per_second},
+                                  {"instructions_per_cycle_at_cpu_mhz", p.instructions_per_cycle}};
+  };
+  if (!a.json.empty()) {
+    nlohmann::ordered_json j;
+    j["schema_version"] = 1;
+    j["model_path"] = a.model;
+    j["engine"] = backend;
+    j["macs_per_image"] = macs;
+    j["peak"] = {{"cpu_mhz", peak.cpu_mhz},
+                 {"formula", "peak = threads * macs_per_instruction * instructions_per_cycle * clock, "
+                             "measured per thread with a calibrated loop"},
+                 {"int8", peak_json(peak.int8)},
+                 {"fp32", peak_json(peak.fp32)}};
+    j["compare_ort"] = a.compare_ort;
+    j["results"] = results;
+    write_file_atomic(a.json, j.dump(2) + "\n");
+  }
+  const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
+  std::vector<std::string> header = {"batch", "threads", "images/s", "p50 ms", "p90 ms", "p99 ms", "% peak"};
+  if (a.compare_ort) {
+    header.push_back("ORT images/s");
+    header.push_back("ORT p50 ms");
+    header.push_back("ours/ORT");
+  }
+  std::cout << a.model << " (" << backend << " engine, " << fixed(double(macs) / 1e6, 2)
+            << " M MAC/image)\n"
+            << "peak per thread: " << fixed(mp.macs_per_second / 1e9, 1) << " G MAC/s (" << mp.instruction << ", "
+            << mp.macs_per_instruction << " MAC/instruction, " << fixed(mp.instructions_per_cycle, 2)
+            << " instructions/cycle at " << fixed(peak.cpu_mhz, 0) << " MHz)\n\n"
+            << text_table(header, rows);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Engine throughput and latency, optionally against ONNX Runtime");
+  cmd->add_option("--model", args->model, "Model file (.onnx, or Keras .h5)")->required();
+  cmd->add_option("--batch", args->batch, "Comma-separated batch sizes")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Comma-separated thread counts")->capture_default_str();
+  cmd->add_option("--seconds", args->seconds, "Measured seconds per setting (after a warm-up)")
+      ->capture_default_str();
+  cmd->add_option("--json", args->json, "Write results as JSON to FILE");
+  cmd->add_flag("--compare-ort", args->compare_ort,
+                "Also run ONNX Runtime (onnxruntime-node) on the same model per setting and print ours/ORT");
+  cmd->add_option("--engine", args->engine, "auto (integer engine for QDQ models), int, or float")
+      ->capture_default_str();
+  cmd->add_flag("--describe", args->describe, "Print the integer engine's plan (steps and kernels)");
+  cmd->callback([args] { run_bench(*args); });
+}
+
+}  // namespace tinyptq::cli

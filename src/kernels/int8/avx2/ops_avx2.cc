@@ -1,0 +1,98 @@
+// AVX2 int8 elementwise and pooling kernels; see ops_avx2.h.
+#include "kernels/int8/avx2/ops_avx2.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/int8/reference/add.h"
+#include "kernels/int8/reference/dequantize.h"
+#include "kernels/int8/reference/quantize.h"
+#include "quant/requant.h"
+
+namespace tinyptq::int8::avx2 {
+
+namespace {
+
+inline __m256i load8_u8(const uint8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+
+inline __m256 clamp(__m256 v, __m256 lo, __m256 hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
+
+// round half to even, + zy, 8 lanes (inside [0, 255]) stored as 8 bytes.
+inline void store8_q(uint8_t* y, __m256 v, __m256i zy) {
+  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zy);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  const int64_t b = _mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+  std::memcpy(y, &b, 8);
+}
+
+}  // namespace
+
+void add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
+  const __m256 ma = _mm256_set1_ps(p.a_multiplier), mb = _mm256_set1_ps(p.b_multiplier);
+  const __m256i za = _mm256_set1_epi32(p.a_zero_point), zb = _mm256_set1_epi32(p.b_zero_point);
+  const __m256 lo = _mm256_set1_ps(float(p.output.min - p.output.zero_point));
+  const __m256 hi = _mm256_set1_ps(float(p.output.max - p.output.zero_point));
+  const __m256i zy = _mm256_set1_epi32(p.output.zero_point);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 fa = _mm256_cvtepi32_ps(_mm256_sub_epi32(load8_u8(a + i), za));
+    const __m256 fb = _mm256_cvtepi32_ps(_mm256_sub_epi32(load8_u8(b + i), zb));
+    store8_q(y + i, clamp(_mm256_add_ps(_mm256_mul_ps(ma, fa), _mm256_mul_ps(mb, fb)), lo, hi), zy);
+  }
+  ref::add(p, a + i, b + i, y + i, count - i);
+}
+
+void quantize(const QuantizeParams& p, const float* x, uint8_t* y, int64_t count) {
+  const __m256 scale = _mm256_set1_ps(p.scale);
+  const __m256 lo = _mm256_set1_ps(float(p.output.min - p.output.zero_point));
+  const __m256 hi = _mm256_set1_ps(float(p.output.max - p.output.zero_point));
+  const __m256i zy = _mm256_set1_epi32(p.output.zero_point);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));  // NaN → 0 (real 0)
+    store8_q(y + i, clamp(v, lo, hi), zy);
+  }
+  ref::quantize(p, x + i, y + i, count - i);
+}
+
+void dequantize(const DequantizeParams& p, const uint8_t* x, float* y, int64_t count) {
+  const __m256 scale = _mm256_set1_ps(p.scale);
+  const __m256i z = _mm256_set1_epi32(p.zero_point);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(load8_u8(x + i), z)), scale));
+  ref::dequantize(p, x + i, y + i, count - i);
+}
+
+void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images) {
+  const int64_t size = p.image_size, channels = p.channels;
+  const int32_t bias_s = -p.input_zero_point * int32_t(size);
+  const __m256i bias = _mm256_set1_epi32(bias_s);
+  const __m256 mult = _mm256_set1_ps(p.multiplier);
+  const __m256 lo = _mm256_set1_ps(float(int64_t{p.output.min} - p.output.zero_point));
+  const __m256 hi = _mm256_set1_ps(float(int64_t{p.output.max} - p.output.zero_point));
+  const __m256i zy = _mm256_set1_epi32(p.output.zero_point);
+  for (int64_t n = 0; n < images; ++n) {
+    const uint8_t* image = x + n * size * channels;
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      __m256i acc = bias;
+      for (int64_t i = 0; i < size; ++i) acc = _mm256_add_epi32(acc, load8_u8(image + i * channels + c));
+      store8_q(y + n * channels + c, clamp(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), mult), lo, hi), zy);
+    }
+    for (; c < channels; ++c) {
+      int32_t acc = bias_s;
+      for (int64_t i = 0; i < size; ++i) acc += image[i * channels + c];
+      y[n * channels + c] =
+          uint8_t(requantize_float(acc, p.multiplier, p.output.zero_point, p.output.min, p.output.max));
+    }
+  }
+}
+
+}  // namespace tinyptq::int8::avx2

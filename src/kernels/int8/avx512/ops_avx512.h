@@ -1,0 +1,16 @@
+// AVX-512 (F/BW/VL) versions of the int8 elementwise and pooling kernels, bit-exact with the reference
+// ones (kernels/int8/reference): the same float operations in the same order per element (no FMA
+// contraction), clamps whose NaN behaviour is the reference's, and cvtps2dq rounding half to even (the
+// default MXCSR mode, as std::nearbyint). Call only when __builtin_cpu_supports avx512f/bw/vl.
+#pragma once
+#include "kernels/int8/kernel_table.h"
+
+namespace tinyptq::int8::avx512 {
+
+void add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count);
+void quantize(const QuantizeParams& p, const float* x, uint8_t* y, int64_t count);
+void dequantize(const DequantizeParams& p, const uint8_t* x, float* y, int64_t count);
+void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images);
+void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows);
+
+}  // namespace tinyptq::int8::avx512
