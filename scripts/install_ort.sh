@@ -10,7 +10,8 @@ command -v npm >/dev/null || { echo "install_ort: npm is not installed (apt-get 
 
 if [ ! -d node_modules/onnxruntime-node ]; then
   echo "install_ort: installing onnxruntime-node into tools/ort/node_modules" >&2
-  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+  # --prefer-offline: a CI machine reinstalls from npm's cache (~/.npm) without the network.
+  npm install --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
 fi
 
 ls node_modules/onnxruntime-node/bin/napi-v*/linux/x64/*.node >/dev/null 2>&1 ||

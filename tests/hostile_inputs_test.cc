@@ -729,10 +729,9 @@ TEST(HostileOnnx, InfBiasIsRefusedByQuantize) {
                  "HostileOnnx.InfBiasIsRefusedByQuantize");
 }
 
-// A character device that is always full (like /dev/full) as the output. Disabled until
-// write_file_atomic writes non-regular targets in place: today it renames its temporary file over the
-// device node (see docs/hardening.md, known gaps). Safe to run: the node lives in a temporary directory.
-TEST(HostileOutputs, DISABLED_FullDeviceAsOutput) {
+// A character device that is always full (like /dev/full) as the output: written in place (ENOSPC,
+// reported), never replaced by a regular file. Safe to run: the node lives in a temporary directory.
+TEST(HostileOutputs, FullDeviceAsOutput) {
   TempDir dir;
   const std::string dev = dir.file("full");
   ASSERT_EQ(::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 7)), 0);
@@ -743,9 +742,9 @@ TEST(HostileOutputs, DISABLED_FullDeviceAsOutput) {
   EXPECT_TRUE(S_ISCHR(st.st_mode)) << "the device node was replaced by a regular file";
 }
 
-// quantize writes -o before --lock and --json: a lockfile path that cannot be written must not leave the
-// model behind. Disabled until quantize writes its outputs only after all of them can be (known gaps).
-TEST(HostileOutputs, DISABLED_QuantizeLeavesNoModelWhenTheLockCannotBeWritten) {
+// quantize writes -o, --lock and --json together: a lockfile path that cannot be written must not leave
+// the model behind.
+TEST(HostileOutputs, QuantizeLeavesNoModelWhenTheLockCannotBeWritten) {
   TempDir dir;
   const std::string out = dir.file("q.onnx"), lock = dir.file("missing/lock.json");
   expect_clean_failure(run_cli("quantize --model " + q(testing::resnet8_onnx()) + " --data " + q(real_cifar()) +

@@ -101,6 +101,10 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
 void run_quantize(const QuantizeArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   QuantRecipe recipe = build_recipe(a);
+  // Outputs appear together or not at all: check every path now, stage each file, commit at the end.
+  for (const std::string& path : {a.output, a.lock, a.json})
+    if (!path.empty()) check_writable(path);
+  StagedFiles outputs;
   check(a.calib_split == "train" || a.calib_split == "test", "--calib-split must be train or test");
   check(a.calib_split == "train" || a.force_test,
         "calibrating on the test split leaks the evaluation set; pass --force-test-calibration to do it anyway");
@@ -145,8 +149,8 @@ void run_quantize(const QuantizeArgs& a) {
   QuantizeOptions qo;
   qo.sqnr_images = a.sqnr_images;
   QuantizeResult res = naming_model([&] { return quantize(calib, recipe, qo); });
-  const int64_t bytes = save_onnx(res.model.graph, a.output);
-  if (!a.lock.empty()) save_calibration_lock(cs, a.lock);
+  const int64_t bytes = save_onnx(res.model.graph, a.output, outputs);
+  if (!a.lock.empty()) outputs.add(a.lock, calibration_to_json(cs));
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<std::vector<std::string>> rows;
@@ -195,8 +199,9 @@ void run_quantize(const QuantizeArgs& a) {
                               {"heldout_agreement", verified->agreement}, {"heldout_kl", verified->kl},
                               {"layers", layers_j}};
     }
-    write_file_atomic(a.json, j.dump(2) + "\n");
+    outputs.add(a.json, j.dump(2) + "\n");
   }
+  outputs.commit();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/interrupt.h"
 #include "report/format.h"
 #include "study/study.h"
 #include "study/study_summary.h"
@@ -25,6 +26,7 @@ void add_study_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--preprocess", o->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
   cmd->callback([o] {
+    install_interrupt_handler();  // Ctrl-C stops between configurations; --resume continues
     StudyResults r = run_study(*o);
     const Recommendation rec = recommend(r);
     std::cout << "FP32: " << report::format_number(r.fp32.accuracy, "%.2f") << "%  (" << r.configs.size()

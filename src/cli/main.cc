@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tinyptq: post-training quantization of small neural networks (ONNX in, ONNX out)"};
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const tinyptq::Interrupted& e) {
+    std::cerr << "tinyptq: error: " << e.what() << "\n";
+    return 128 + e.signal();
   } catch (const tinyptq::Error& e) {
     std::cerr << "tinyptq: error: " << e.what() << "\n";
     return 1;

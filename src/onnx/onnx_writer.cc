@@ -250,13 +250,20 @@ std::string graph_to_onnx_bytes(const Graph& graph) {
 }
 
 int64_t save_onnx(const Graph& graph, const std::string& path) {
+  StagedFiles files;
+  const int64_t bytes = save_onnx(graph, path, files);
+  files.commit();
+  return bytes;
+}
+
+int64_t save_onnx(const Graph& graph, const std::string& path, StagedFiles& files) {
   std::string bytes;
   try {
     bytes = graph_to_onnx_bytes(graph);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  write_file_atomic(path, bytes);
+  files.add(path, bytes);
   return int64_t(bytes.size());
 }
 

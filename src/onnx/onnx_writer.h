@@ -2,6 +2,7 @@
 #pragma once
 #include <string>
 
+#include "core/atomic_file.h"
 #include "ir/graph.h"
 
 namespace tinyptq {
@@ -12,5 +13,8 @@ std::string graph_to_onnx_bytes(const Graph& graph);
 
 // graph_to_onnx_bytes + crash-safe write (temporary file, then rename). Returns the bytes written.
 int64_t save_onnx(const Graph& graph, const std::string& path);
+
+// The same, staged in `files` (written to its temporary now, renamed by files.commit()).
+int64_t save_onnx(const Graph& graph, const std::string& path, StagedFiles& files);
 
 }  // namespace tinyptq

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "data/calibration.h"
 #include "engine/int_engine.h"
@@ -238,6 +239,8 @@ StudyResults run_study(const StudyOptions& opts) {
         done[k] = false;  // unreadable partial result: recompute
       }
     }
+    std::cerr << "study: --resume: " << std::count(done.begin(), done.end(), true) << " of " << plan.size()
+              << " configurations already finished in " << opts.out_dir << "/results.d\n";
   }
   CalibrationPool pool(model, train, layout, pre);
   for (size_t k = 0; k < plan.size(); ++k)
@@ -245,7 +248,7 @@ StudyResults run_study(const StudyOptions& opts) {
 
   Progress progress("study", int64_t(plan.size()));
   progress.advance(int64_t(std::count(done.begin(), done.end(), true)));
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{0}, finished{size_t(std::count(done.begin(), done.end(), true))};
   std::mutex err_mu;
   std::string first_error;
   auto worker = [&] {
@@ -253,6 +256,7 @@ StudyResults run_study(const StudyOptions& opts) {
       const size_t k = next.fetch_add(1);
       if (k >= plan.size()) return;
       if (done[k]) continue;
+      if (interrupted()) return;  // between configurations: finished results are all written
       {
         std::lock_guard<std::mutex> lock(err_mu);
         if (!first_error.empty()) return;
@@ -264,6 +268,7 @@ StudyResults run_study(const StudyOptions& opts) {
         pool.release(plan[k]);
         write_file_atomic(opts.out_dir + "/results.d/" + file_key(plan[k].name) + ".json",
                           result_to_json(res.configs[k], true).dump() + "\n");
+        ++finished;
         progress.advance();
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(err_mu);
@@ -276,6 +281,10 @@ StudyResults run_study(const StudyOptions& opts) {
   for (auto& t : threads) t.join();
   progress.finish();
   check(first_error.empty(), "study configuration " + first_error);
+  if (finished < plan.size() && interrupted())
+    throw Interrupted("study interrupted: " + std::to_string(finished.load()) + " of " + std::to_string(plan.size()) +
+                          " configurations finished in " + opts.out_dir + "/results.d; run it again with --resume",
+                      interrupt_signal());
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_study_outputs(res);
   return res;
