@@ -1,5 +1,7 @@
 #include "study/study_plan.h"
 
+#include "study/ablation.h"
+
 namespace tinyptq {
 
 namespace {
@@ -110,6 +112,8 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
         c.name = "layer/" + std::string(variant) + "-" + l;
         add(c);
       }
+  // Low-bit ablation (ablation.h).
+  for (auto& c : ablation_configs(o)) add(std::move(c));
   return out;
 }
 
