@@ -546,28 +546,54 @@ TEST(AdaRoundPipeline, LowBitBestIsDeterministicAndLowersTheOutputError) {
 
 // ---- the real model ----
 
-TEST(RealData, W4A8BestReaches86PercentOnTest1k) {
-  Graph model = load_model(testing::resnet8_onnx());
-  const Layout layout = input_layout(model);
-  const Dataset train = load_cifar10(testing::cifar_dir(), Split::kTrain);
-  const Dataset test = load_cifar10(testing::cifar_dir(), Split::kTest);
-  const CalibrationSet cs = stratified_sample(train, 100, 0);
-  Calibration calib(model, image_batch(train, cs.indices, layout, Preprocess{}));
-  const QuantRecipe r = preset_recipe("best", 4, 8);
-  const QuantizeResult res = quantize(calib, r, QuantizeOptions{0});
-  auto engine = make_engine(res.model.graph, 1, EngineKind::kFloat);
-  EvalOptions eo;
-  eo.progress = false;
-  const EvalResult e = evaluate(*engine, layout, test, eo);
-  EXPECT_EQ(e.total, 1000);
-  EXPECT_GE(e.accuracy, 86.0);
+// ResNet8 with 1,000 stratified calibration images (seed 0) and test-1k, shared by the tests below.
+struct RealFixture {
+  Graph model;
+  Layout layout = Layout::kNHWC;
+  Dataset test;
+  std::vector<int> fp32_top1;
+  std::unique_ptr<Calibration> calib;
+};
+
+RealFixture& real() {
+  static RealFixture* f = [] {
+    auto* f = new RealFixture;
+    f->model = load_model(testing::resnet8_onnx());
+    f->layout = input_layout(f->model);
+    const Dataset train = load_cifar10(testing::cifar_dir(), Split::kTrain);
+    f->test = load_cifar10(testing::cifar_dir(), Split::kTest);
+    EvalOptions eo;
+    eo.progress = false;
+    f->fp32_top1 = evaluate(f->model, f->test, eo).predicted;
+    const CalibrationSet cs = stratified_sample(train, 100, 0);
+    f->calib = std::make_unique<Calibration>(f->model, image_batch(train, cs.indices, f->layout, Preprocess{}));
+    return f;
+  }();
+  return *f;
+}
+
+// `quantize --preset best --wbits W --abits A`, evaluated on test-1k by the integer engine.
+EvalResult best_on_test1k(int wbits, int abits) {
+  RealFixture& f = real();
+  const QuantizeResult res = quantize(*f.calib, preset_recipe("best", wbits, abits), QuantizeOptions{0});
   for (const auto& l : res.layers) {
     if (l.op == "Conv" || l.op == "Gemm") {
-      EXPECT_EQ(l.wbits, 4) << l.node;
+      EXPECT_EQ(l.wbits, wbits) << l.node;
     }
   }
-  std::printf("W4A8 best: %.1f%% on test-1k, quantize %.1f s\n", e.accuracy, res.seconds);
+  auto engine = make_engine(res.model.graph, 2, EngineKind::kInteger);
+  EvalOptions eo;
+  eo.progress = false;
+  const EvalResult e = evaluate(*engine, f.layout, f.test, eo);
+  EXPECT_EQ(e.total, 1000);
+  std::printf("W%dA%d best: %.1f%% on test-1k, agreement %.1f%%, quantize %.1f s\n", wbits, abits, e.accuracy,
+              agreement_percent(e.predicted, f.fp32_top1), res.seconds);
+  return e;
 }
+
+TEST(RealData, W4A8BestReaches86PercentOnTest1k) { EXPECT_GE(best_on_test1k(4, 8).accuracy, 86.0); }
+
+TEST(RealData, W4A4BestReaches80PercentOnTest1k) { EXPECT_GE(best_on_test1k(4, 4).accuracy, 80.0); }
 
 }  // namespace
 }  // namespace tinyptq

@@ -42,6 +42,7 @@ TEST(StudyPlan, FullPlanCoversEveryAxisWithUniqueNames) {
   EXPECT_EQ(n.at("calibration"), 9 * 3);         // 10 … 5000 images × 3 seeds
   EXPECT_EQ(n.at("bits"), 2 * 7 * 7);            // naive and best × W2..8 × A2..8
   EXPECT_EQ(n.at("layer"), 2 * int(kLayers.size()));  // only / except per layer
+  EXPECT_EQ(n.at("ablation"), 4 * 6);                 // W8A8, W6A8, W4A8, W4A4 × six cumulative steps
   for (const auto& c : plan)
     if (c.group == "bits" && c.variant == "best" && c.wbits < 8) {
       EXPECT_TRUE(c.recipe.adaround) << c.name << ": best below 8 bits must use AdaRound";
@@ -67,7 +68,7 @@ TEST(StudyPlan, SeedAndCalibrationSizeReachEveryConfiguration) {
   o.calib_per_class = 20;
   for (const auto& c : study_plan(o, kLayers)) {
     EXPECT_EQ(c.recipe.seed, 42u) << c.name;
-    if (c.group != "calibration" && !c.recipe.adaround) {
+    if (c.group != "calibration" && !(c.recipe.adaround && c.group != "ablation")) {
       EXPECT_EQ(c.calib_per_class, 20) << c.name;
       EXPECT_EQ(c.calib_seed, 42u) << c.name;
     }
@@ -91,7 +92,7 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 
 testing::CommandResult run_study(const std::string& out, int jobs, const std::string& extra = "") {
   return testing::run_command(q(testing::tinyptq_binary()) + " study --model " + q(testing::resnet8_onnx()) +
-                              " --data " + q(testing::cifar_dir()) + " -o " + q(out) + " --quick --test-limit 100 --jobs " +
+                              " --data " + q(testing::cifar_dir()) + " -o " + q(out) + " --quick --test-limit 100 --calib-per-class 10 --jobs " +
                               std::to_string(jobs) + " " + extra + " 2>&1");
 }
 
@@ -107,26 +108,19 @@ std::map<std::string, fs::file_time_type> result_file_times(const std::string& d
   return t;
 }
 
-// One fixture for the end-to-end checks: a quick study on the real model and data with 1 and 2 jobs.
-struct StudyRuns {
+// One test, so one process runs the studies (ctest runs each TEST in its own process): a quick study on
+// the real model and data with 1 and then 2 jobs, a resumed run, and chromium on the report.
+TEST(StudyRun, QuickStudyEndToEnd) {
   TempDir dir;
-  std::string one = dir.file("jobs1"), two = dir.file("jobs2");
-  testing::CommandResult r1 = run_study(one, 1), r2 = run_study(two, 2);
-};
+  const std::string one = dir.file("jobs1"), two = dir.file("jobs2");
+  const testing::CommandResult r1 = run_study(one, 1);
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
 
-StudyRuns& runs() {
-  static StudyRuns* r = new StudyRuns;
-  return *r;
-}
-
-TEST(StudyRun, WritesTheFourOutputsWithTheComparisonTableAndCharts) {
-  StudyRuns& r = runs();
-  ASSERT_EQ(r.r1.exit_code, 0) << r.r1.output;
+  // The four outputs, the comparison table and the charts.
   for (const char* f : {"results.json", "results.csv", "REPORT.md", "report.html", "calibration.json"})
-    EXPECT_TRUE(fs::exists(r.one + "/" + f)) << f;
-  EXPECT_NE(r.r1.output.find("report: "), std::string::npos) << "the command must say where the report is";
-
-  const nlohmann::json j = nlohmann::json::parse(slurp(r.one + "/results.json"));
+    EXPECT_TRUE(fs::exists(one + "/" + f)) << f;
+  EXPECT_NE(r1.output.find("report: "), std::string::npos) << "the command must say where the report is";
+  const nlohmann::json j = nlohmann::json::parse(slurp(one + "/results.json"));
   EXPECT_EQ(j.at("fp32").at("total"), 100);
   EXPECT_TRUE(j.at("timing").contains("wall_seconds"));
   const auto& configs = j.at("configurations");
@@ -135,61 +129,51 @@ TEST(StudyRun, WritesTheFourOutputsWithTheComparisonTableAndCharts) {
     const auto& c = configs.at(name);
     EXPECT_GT(c.at("accuracy").get<double>(), 70.0) << name;
     EXPECT_GT(c.at("model_bytes").get<int64_t>(), 0) << name;
+    EXPECT_GT(c.at("packed_weight_bytes").get<int64_t>(), 0) << name;
     EXPECT_EQ(c.at("per_class_delta").size(), 10u) << name;
-    EXPECT_FALSE(c.contains("quantize_seconds")) << name << ": timing belongs in \"timing\" only";
+    EXPECT_FALSE(c.contains("timing")) << name << ": timing belongs in the top-level \"timing\" only";
   }
+  const auto& w4 = configs.at("bits/best-w4a8");
+  EXPECT_LT(w4.at("packed_weight_bytes").get<double>(), 0.6 * configs.at("bits/best-w8a8").at("packed_weight_bytes").get<double>());
   // results.csv: a header, the FP32 row and one row per configuration.
-  EXPECT_EQ(count_of(slurp(r.one + "/results.csv"), "\n"), 2 + int(configs.size()));
-
-  const std::string md = slurp(r.one + "/REPORT.md");
+  EXPECT_EQ(count_of(slurp(one + "/results.csv"), "\n"), 2 + int(configs.size()));
+  const std::string md = slurp(one + "/REPORT.md");
   for (const char* s : {"| configuration", "accuracy", "agreement", "size", "reduction", "ort-uint8", "Recommendation"})
     EXPECT_NE(md.find(s), std::string::npos) << "REPORT.md lacks " << s;
-  const std::string html = slurp(r.one + "/report.html");
+  const std::string html = slurp(one + "/report.html");
   EXPECT_GE(count_of(html, "<svg"), 4);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg")) << "report.html must be self-contained";
   EXPECT_EQ(html.find("<script src"), std::string::npos);
-}
 
-TEST(StudyRun, SameSeedGivesTheSameResultsForAnyJobCount) {
-  StudyRuns& r = runs();
-  ASSERT_EQ(r.r1.exit_code, 0) << r.r1.output;
-  ASSERT_EQ(r.r2.exit_code, 0) << r.r2.output;
-  EXPECT_EQ(without_timing(r.one + "/results.json"), without_timing(r.two + "/results.json"));
-  EXPECT_EQ(slurp(r.one + "/models/preset_best.onnx"), slurp(r.two + "/models/preset_best.onnx"));
-}
+  // Same seed, other job count: the same results apart from "timing", the same model bytes.
+  const testing::CommandResult r2 = run_study(two, 2);
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_EQ(without_timing(one + "/results.json"), without_timing(two + "/results.json"));
+  EXPECT_EQ(slurp(one + "/models/preset_best.onnx"), slurp(two + "/models/preset_best.onnx"));
 
-TEST(StudyRun, ResumeReusesFinishedConfigurations) {
-  StudyRuns& r = runs();
-  ASSERT_EQ(r.r1.exit_code, 0) << r.r1.output;
-  const auto before = result_file_times(r.one);
-  ASSERT_FALSE(before.empty());
-  // A result lost (as if interrupted before it was written) is recomputed; the others are kept as they are.
-  const std::string lost = r.one + "/results.d/preset_best.json";
+  // --resume: a result lost (as if interrupted before it was written) is recomputed, the others kept.
+  const auto before = result_file_times(one);
+  const std::string lost = one + "/results.d/preset_best.json";
   ASSERT_TRUE(fs::remove(lost));
-  const testing::CommandResult again = run_study(r.one, 2, "--resume");
+  const testing::CommandResult again = run_study(one, 2, "--resume");
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(fs::exists(lost));
-  for (const auto& [name, t] : result_file_times(r.one))
+  for (const auto& [name, t] : result_file_times(one))
     if (name != "preset_best.json") EXPECT_EQ(t, before.at(name)) << name << " was recomputed";
-  EXPECT_EQ(without_timing(r.one + "/results.json"), without_timing(r.two + "/results.json"));
-}
+  EXPECT_EQ(without_timing(one + "/results.json"), without_timing(two + "/results.json"));
 
-// report.html in a real browser: chromium (a Debian package that scripts/setup.sh installs) parses it and
-// the DOM it builds holds the charts; a screenshot of the page is not blank.
-TEST(StudyRun, ReportRendersInHeadlessChromium) {
-  StudyRuns& r = runs();
-  ASSERT_EQ(r.r1.exit_code, 0) << r.r1.output;
+  // report.html in a real browser: chromium (a Debian package scripts/setup.sh installs) parses it, the DOM
+  // it builds holds the charts, and a screenshot of the page is not blank.
   const std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "chromium";
   const std::string flags = " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir=" +
-                            q(r.dir.file("profile")) + " ";
-  const std::string url = "file://" + fs::absolute(r.one + "/report.html").string();
+                            q(dir.file("profile")) + " ";
+  const std::string url = "file://" + fs::absolute(one + "/report.html").string();
   const testing::CommandResult dom =
       testing::run_command("timeout 120 " + browser + flags + "--dump-dom " + q(url) + " 2>/dev/null");
   ASSERT_EQ(dom.exit_code, 0) << "chromium failed: " << dom.output.substr(0, 2000);
   EXPECT_GE(count_of(dom.output, "<svg"), 4) << "the rendered DOM lacks the charts";
   EXPECT_NE(dom.output.find("tinyptq study"), std::string::npos);
-
-  const std::string png = r.dir.file("report.png");
+  const std::string png = dir.file("report.png");
   const testing::CommandResult shot = testing::run_command("timeout 120 " + browser + flags +
                                                            "--window-size=1280,3000 --screenshot=" + q(png) + " " +
                                                            q(url) + " 2>&1");

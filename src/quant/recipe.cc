@@ -108,6 +108,15 @@ void use_low_bit_methods(QuantRecipe& r) {
   r.adaround = true;
   r.bias_correction = true;
   r.quantized_inputs = true;
+  use_low_bit_activations(r);
+}
+
+void use_low_bit_activations(QuantRecipe& r) {
+  // Output-aware ranges on the partially quantized network: test-1k over calibration seeds 0, 1, 2 at W4A8
+  // 87.6 % / 96.6 % agreement vs 87.0 % / 96.1 % with FP32 MSE ranges; at W4A4 84.0 % / 90.3 % vs 83.8 % / 89.5 %.
+  r.act_ranges = ActRanges::kOutputAware;
+  // 16 levels of logits tie and flip the top-1: W4A4 83.8 % with 8-bit logits vs 81.5 % with 4-bit ones.
+  if (r.abits < 8) r.output_abits = 8;
 }
 
 std::string preset_description(const std::string& name) {

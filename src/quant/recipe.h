@@ -81,9 +81,12 @@ QuantRecipe preset_recipe(const std::string& name);
 // the low-bit methods (use_low_bit_methods); the other presets only take the widths.
 QuantRecipe preset_recipe(const std::string& name, int wbits, int abits);
 // What helps below 8 bits (docs/low_bit.md): MSE-optimal per-channel weight ranges, AdaRound and bias
-// correction; with abits < 8 also 8-bit network outputs (logits) and activation ranges observed on the
-// partially quantized network. Reads r.abits, so set the widths first.
+// correction on the quantized network's inputs, and use_low_bit_activations. Reads r.abits, so set the
+// widths first.
 void use_low_bit_methods(QuantRecipe& r);
+// The activation part: output-aware activation ranges (act_range_search.h) on the partially quantized
+// network, and with abits < 8 8-bit network outputs (logits).
+void use_low_bit_activations(QuantRecipe& r);
 // One-sentence description of what the preset stands for.
 std::string preset_description(const std::string& name);
 

@@ -5,6 +5,7 @@
 #include "report/format.h"
 #include "report/html_page.h"
 #include "report/svg_chart.h"
+#include "study/ablation.h"
 #include "study/study_output.h"
 #include "study/study_summary.h"
 
@@ -101,6 +102,8 @@ std::string study_html(const StudyResults& r) {
     page.figure(report::horizontal_bar_svg("All but this layer at 4-bit weights: Δ accuracy", labels, except, {"Δ vs FP32 (pp)", false, {}, {}, "%.2f"}),
                 "Accuracy change when every layer but this one is quantized (W4A8).");
   }
+  if (const std::string svg = ablation_svg(r); !svg.empty())
+    page.figure(svg, "Test accuracy at each width as the low-bit methods are added one by one (REPORT.md has the table).");
   page.paragraph("Wall time " + report::format_number(r.wall_seconds, "%.1f") + " s with " +
                  std::to_string(r.options.jobs) + " jobs. Machine-readable results: results.json, results.csv.");
   return page.str();

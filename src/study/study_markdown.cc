@@ -5,6 +5,7 @@
 
 #include "report/format.h"
 #include "report/markdown.h"
+#include "study/ablation.h"
 #include "study/study_output.h"
 #include "study/study_summary.h"
 
@@ -95,6 +96,8 @@ std::string study_markdown(const StudyResults& r) {
     md += "## Per-layer sensitivity (4-bit weights, 8-bit activations)\n\n" +
           report::markdown_table({"layer", "only this layer quantized %", "Δ vs FP32", "all but this layer quantized %"}, rows,
                                  {'l', 'r', 'r', 'r'}) + "\n";
+
+  md += ablation_markdown(r);
 
   // Recommendation.
   const Recommendation rec = recommend(r);

@@ -9,6 +9,7 @@
 #include "report/html_page.h"
 #include "report/markdown.h"
 #include "report/svg_chart.h"
+#include "study/ablation.h"
 #include "study/study_summary.h"
 
 namespace tinyptq {
@@ -48,6 +49,7 @@ std::string study_json(const StudyResults& r) {
   for (const auto& c : r.configs) configs[c.name] = result_to_json(c, false);
   j["configurations"] = configs;
   j["summary"] = summary_json(r);
+  j["ablation"] = ablation_json(r);
   // Everything measured in seconds lives here, and only here.
   nlohmann::ordered_json timing;
   timing["wall_seconds"] = r.wall_seconds;

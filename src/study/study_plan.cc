@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "study/ablation.h"
+
 namespace tinyptq {
 
 namespace {
@@ -82,7 +84,7 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
       add(c);
     }
   // Weight bits × activation bits.
-  const std::vector<int> widths = o.quick ? std::vector<int>{8, 6, 4} : std::vector<int>{2, 3, 4, 5, 6, 7, 8};
+  const std::vector<int> widths = o.quick ? std::vector<int>{8, 4} : std::vector<int>{2, 3, 4, 5, 6, 7, 8};
   for (const char* variant : {"naive", "best"})
     for (int wb : widths)
       for (int ab : widths) {
@@ -119,6 +121,11 @@ std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std
         add(c);
         use_sweep_budget(out.back(), o);
       }
+  // Low-bit ablation (ablation.h).
+  for (auto& c : ablation_configs(o)) {
+    add(std::move(c));
+    if (o.quick) use_sweep_budget(out.back(), o);  // the full study runs the ablation at the full budget
+  }
   return out;
 }
 
