@@ -91,6 +91,7 @@ TEST(BenchCli, BadInputsGiveOneCleanErrorAndNoJson) {
       {"--model " + testing::resnet8_onnx() + " --threads 1," + " --seconds 0.2", "--threads"},
       {"--model " + testing::resnet8_onnx() + " --seconds -1", "--seconds"},
       {"--model " + testing::resnet8_onnx() + " --engine fast" + " --seconds 0.2", "--engine"},
+      {"--model " + testing::resnet8_onnx() + " --ort-model " + dir.file("ort.onnx") + " --seconds 0.2", "ort.onnx"},
   };
   for (const Bad& b : cases) {
     const auto r = run_command(bin() + " bench " + b.args + " --json " + json + " 2>&1");

@@ -3,6 +3,7 @@
 // and the share of the CPU's multiply-accumulate peak reached (bench/peak.h).
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -22,7 +23,7 @@ namespace tinyptq::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto";
+  std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto", ort_model;
   double seconds = 2;
   bool compare_ort = false, describe = false;
 };
@@ -57,6 +58,9 @@ void run_bench(const BenchArgs& a) {
   check(a.seconds > 0 && a.seconds <= 3600, "--seconds must be in (0, 3600]");
   const std::vector<int64_t> batches = parse_list("--batch", a.batch, 65536);
   const std::vector<int64_t> thread_counts = parse_list("--threads", a.threads, 256);
+  const bool compare_ort = a.compare_ort || !a.ort_model.empty();
+  const std::string ort_model = a.ort_model.empty() ? a.model : a.ort_model;
+  if (!a.ort_model.empty()) check(std::filesystem::is_regular_file(a.ort_model), a.ort_model + ": no such model file (--ort-model)");
   Graph g = load_model(a.model);
   const EngineKind kind = a.engine == "int"     ? EngineKind::kInteger
                           : a.engine == "float" ? EngineKind::kFloat
@@ -69,7 +73,7 @@ void run_bench(const BenchArgs& a) {
   } catch (const Error& e) {
     throw Error(a.model + ": " + e.what());
   }
-  if (a.compare_ort)
+  if (compare_ort)
     if (const std::string why = ort_unavailable_reason(); !why.empty())
       throw Error("--compare-ort: ONNX Runtime is not usable: " + why);
   const bench::PeakInfo peak = bench::measure_peak();
@@ -109,8 +113,8 @@ void run_bench(const BenchArgs& a) {
                                       fixed(ours.images_per_second, 0), fixed(ours.latency.p50_ms, 3),
                                       fixed(ours.latency.p90_ms, 3), fixed(ours.latency.p99_ms, 3),
                                       fixed(100 * fraction, 1)};
-      if (a.compare_ort) {
-        const OrtBenchResult o = run_ort_bench(a.model, image_shape, batch, int(threads), a.seconds);
+      if (compare_ort) {
+        const OrtBenchResult o = run_ort_bench(ort_model, image_shape, batch, int(threads), a.seconds);
         const double ratio = o.images_per_second > 0 ? ours.images_per_second / o.images_per_second : 0;
         r["ort"] = {{"images_per_second", o.images_per_second},
                     {"latency_ms", latency_json(o.p50_ms, o.p90_ms, o.p99_ms)},
@@ -142,17 +146,19 @@ void run_bench(const BenchArgs& a) {
                              "measured per thread with a calibrated loop"},
                  {"int8", peak_json(peak.int8)},
                  {"fp32", peak_json(peak.fp32)}};
-    j["compare_ort"] = a.compare_ort;
+    j["compare_ort"] = compare_ort;
+    if (compare_ort) j["ort_model_path"] = ort_model;
     j["results"] = results;
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
   const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
   std::vector<std::string> header = {"batch", "threads", "images/s", "p50 ms", "p90 ms", "p99 ms", "% peak"};
-  if (a.compare_ort) {
+  if (compare_ort) {
     header.push_back("ORT images/s");
     header.push_back("ORT p50 ms");
     header.push_back("ours/ORT");
   }
+  if (compare_ort && ort_model != a.model) std::cout << "ONNX Runtime runs " << ort_model << "\n";
   std::cout << a.model << " (" << backend << " engine, " << fixed(double(macs) / 1e6, 2)
             << " M MAC/image)\n"
             << "peak per thread: " << fixed(mp.macs_per_second / 1e9, 1) << " G MAC/s (" << mp.instruction << ", "
@@ -174,6 +180,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write results as JSON to FILE");
   cmd->add_flag("--compare-ort", args->compare_ort,
                 "Also run ONNX Runtime (onnxruntime-node) on the same model per setting and print ours/ORT");
+  cmd->add_option("--ort-model", args->ort_model,
+                  "Run ONNX Runtime on this model instead of --model (e.g. its fastest int8 model); implies "
+                  "--compare-ort");
   cmd->add_option("--engine", args->engine, "auto (integer engine for QDQ models), int, or float")
       ->capture_default_str();
   cmd->add_flag("--describe", args->describe, "Print the integer engine's plan (steps and kernels)");

@@ -185,12 +185,9 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * s.in_h * s.in_w * s.in_c;
     const uint8_t* src = image;
-    if (!g.direct) {
-      auto* buf = static_cast<uint8_t*>(scratch);
-      fill_padded_rows(s, p.input_zero_point, image, buf, rows.begin * w.stride_h,
-                       (rows.end - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1);
-      src = buf;
-    }
+    if (!g.direct)
+      src = padded_rows(s, p.input_zero_point, image, scratch, rows.begin * w.stride_h,
+                        (rows.end - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1);
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       const uint8_t* src_row = src + oy * w.stride_h * row_bytes;
       uint8_t* out_row = y + ((n * s.out_h + oy) * s.out_w) * s.out_c;
