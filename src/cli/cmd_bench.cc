@@ -56,7 +56,7 @@ nlohmann::ordered_json latency_json(double p50, double p90, double p99) {
 void run_bench(const BenchArgs& a) {
   check(a.engine == "auto" || a.engine == "int" || a.engine == "float", "--engine must be auto, int or float");
   check(a.seconds > 0 && a.seconds <= 3600, "--seconds must be in (0, 3600]");
-  const std::vector<int64_t> batches = parse_list("--batch", a.batch, 65536);
+  const std::vector<int64_t> batches = parse_list("--batch", a.batch, 16384);  // input: 12 KB per image
   const std::vector<int64_t> thread_counts = parse_list("--threads", a.threads, 256);
   const bool compare_ort = a.compare_ort || !a.ort_model.empty();
   const std::string ort_model = a.ort_model.empty() ? a.model : a.ort_model;
