@@ -180,10 +180,11 @@ void IntEngine::Impl::copy_outputs(uint8_t* const* base, int64_t first, int64_t 
 
 void IntEngine::Impl::run_images(int w, int64_t begin, int64_t end) {
   Worker& me = workers[size_t(w)];
-  const int64_t in_bytes = plan.values[plan.input].elements();
+  const int64_t in_floats = plan.values[plan.input].elements();  // per image
   for (int64_t i = begin; i < end; ++i) {
-    point(me.base, me.arena.get(), input + i * in_bytes, 1);
-    for (size_t s = 0; s < plan.steps.size(); ++s) plan.steps[s]->run(context(me, s), 0, 1, {0, plan.steps[s]->rows()});
+    point(me.base, me.arena.get(), input + i * in_floats, 1);
+    for (size_t s = 0; s < plan.steps.size(); ++s)
+      plan.steps[s]->run(context(me, s), 0, 1, {0, plan.steps[s]->rows()});
     copy_outputs(me.base.data(), i, 1);
   }
 }
@@ -191,7 +192,8 @@ void IntEngine::Impl::run_images(int w, int64_t begin, int64_t end) {
 void IntEngine::Impl::run_chunks(int w, int64_t begin, int64_t end) const {
   const int64_t rows = step->rows();
   for (int64_t c = begin; c < end; ++c)
-    step->run(context(workers[size_t(w)], step_index), 0, images, {rows * c / chunks, rows * (c + 1) / chunks});
+    step->run(context(workers[size_t(w)], step_index), 0, images,
+              {rows * c / chunks, rows * (c + 1) / chunks});
 }
 
 IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std::make_unique<Impl>()) {
