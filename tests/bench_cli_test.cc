@@ -70,11 +70,12 @@ TEST(BenchCli, FloatEngineWithoutOrt) {
   TempDir dir;
   const std::string json = dir.file("bench.json");
   const auto r =
-      run_command(bin() + " bench --model " + testing::resnet8_onnx() + " --batch 2 --threads 1 --seconds 0.2 --json " + json);
+      run_command(bin() + " bench --model " + testing::resnet8_onnx() + " --batch 2 --threads 1 --seconds 0.1 --rounds 3 --json " + json);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json j = read_json(json);
   EXPECT_EQ(j.at("engine").get<std::string>(), "fp32");
   EXPECT_EQ(check_results(j, false), 1u);
+  ASSERT_EQ(j.at("results")[0].at("rounds_images_per_second").size(), 3u);  // the median one is reported
 }
 
 TEST(BenchCli, BadInputsGiveOneCleanErrorAndNoJson) {
@@ -91,6 +92,8 @@ TEST(BenchCli, BadInputsGiveOneCleanErrorAndNoJson) {
       {"--model " + testing::resnet8_onnx() + " --threads 1," + " --seconds 0.2", "--threads"},
       {"--model " + testing::resnet8_onnx() + " --seconds -1", "--seconds"},
       {"--model " + testing::resnet8_onnx() + " --engine fast" + " --seconds 0.2", "--engine"},
+      {"--model " + testing::resnet8_onnx() + " --rounds 0" + " --seconds 0.2", "--rounds"},
+      {"--model " + testing::resnet8_onnx() + " --ort-model " + dir.file("ort.onnx") + " --seconds 0.2", "ort.onnx"},
   };
   for (const Bad& b : cases) {
     const auto r = run_command(bin() + " bench " + b.args + " --json " + json + " 2>&1");

@@ -3,6 +3,8 @@
 // and the share of the CPU's multiply-accumulate peak reached (bench/peak.h).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -22,8 +24,9 @@ namespace tinyptq::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto";
+  std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto", ort_model;
   double seconds = 2;
+  int64_t rounds = 1;
   bool compare_ort = false, describe = false;
 };
 
@@ -55,8 +58,12 @@ nlohmann::ordered_json latency_json(double p50, double p90, double p99) {
 void run_bench(const BenchArgs& a) {
   check(a.engine == "auto" || a.engine == "int" || a.engine == "float", "--engine must be auto, int or float");
   check(a.seconds > 0 && a.seconds <= 3600, "--seconds must be in (0, 3600]");
-  const std::vector<int64_t> batches = parse_list("--batch", a.batch, 65536);
+  check(a.rounds >= 1 && a.rounds <= 100, "--rounds must be in [1, 100]");
+  const std::vector<int64_t> batches = parse_list("--batch", a.batch, 16384);  // input: 12 KB per image
   const std::vector<int64_t> thread_counts = parse_list("--threads", a.threads, 256);
+  const bool compare_ort = a.compare_ort || !a.ort_model.empty();
+  const std::string ort_model = a.ort_model.empty() ? a.model : a.ort_model;
+  if (!a.ort_model.empty()) check(std::filesystem::is_regular_file(a.ort_model), a.ort_model + ": no such model file (--ort-model)");
   Graph g = load_model(a.model);
   const EngineKind kind = a.engine == "int"     ? EngineKind::kInteger
                           : a.engine == "float" ? EngineKind::kFloat
@@ -69,7 +76,7 @@ void run_bench(const BenchArgs& a) {
   } catch (const Error& e) {
     throw Error(a.model + ": " + e.what());
   }
-  if (a.compare_ort)
+  if (compare_ort)
     if (const std::string why = ort_unavailable_reason(); !why.empty())
       throw Error("--compare-ort: ONNX Runtime is not usable: " + why);
   const bench::PeakInfo peak = bench::measure_peak();
@@ -89,12 +96,22 @@ void run_bench(const BenchArgs& a) {
     const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
     for (const int64_t batch : batches) {
       const Tensor input = bench::bench_input(image_shape, batch);
-      bench::Measurement ours;
-      try {
-        ours = bench::measure(*engine, input, a.seconds);
-      } catch (const Error& e) {
-        throw Error(a.model + ": " + e.what());
+      // Rounds alternate ours and ORT; each side reports its median round (by images/s).
+      std::vector<bench::Measurement> our_rounds;
+      std::vector<OrtBenchResult> ort_rounds;
+      for (int64_t round = 0; round < a.rounds; ++round) {
+        try {
+          our_rounds.push_back(bench::measure(*engine, input, a.seconds));
+        } catch (const Error& e) {
+          throw Error(a.model + ": " + e.what());
+        }
+        if (compare_ort)
+          ort_rounds.push_back(run_ort_bench(ort_model, image_shape, batch, int(threads), a.seconds));
       }
+      auto by_speed = [](const auto& x, const auto& y) { return x.images_per_second < y.images_per_second; };
+      std::sort(our_rounds.begin(), our_rounds.end(), by_speed);
+      std::sort(ort_rounds.begin(), ort_rounds.end(), by_speed);
+      const bench::Measurement ours = our_rounds[our_rounds.size() / 2];
       const double peak_macs = mp.macs_per_second * double(threads);
       const double fraction = peak_macs > 0 ? ours.images_per_second * double(macs) / peak_macs : 0;
       nlohmann::ordered_json r;
@@ -105,16 +122,24 @@ void run_bench(const BenchArgs& a) {
       r["runs"] = ours.runs;
       r["seconds"] = ours.seconds;
       r["fraction_of_peak"] = fraction;
+      if (a.rounds > 1) {
+        r["rounds_images_per_second"] = nlohmann::ordered_json::array();
+        for (const auto& m : our_rounds) r["rounds_images_per_second"].push_back(m.images_per_second);
+      }
       std::vector<std::string> row = {std::to_string(batch), std::to_string(threads),
                                       fixed(ours.images_per_second, 0), fixed(ours.latency.p50_ms, 3),
                                       fixed(ours.latency.p90_ms, 3), fixed(ours.latency.p99_ms, 3),
                                       fixed(100 * fraction, 1)};
-      if (a.compare_ort) {
-        const OrtBenchResult o = run_ort_bench(a.model, image_shape, batch, int(threads), a.seconds);
+      if (compare_ort) {
+        const OrtBenchResult o = ort_rounds[ort_rounds.size() / 2];
         const double ratio = o.images_per_second > 0 ? ours.images_per_second / o.images_per_second : 0;
         r["ort"] = {{"images_per_second", o.images_per_second},
                     {"latency_ms", latency_json(o.p50_ms, o.p90_ms, o.p99_ms)},
                     {"runs", o.runs}};
+        if (a.rounds > 1) {
+          r["ort"]["rounds_images_per_second"] = nlohmann::ordered_json::array();
+          for (const auto& m : ort_rounds) r["ort"]["rounds_images_per_second"].push_back(m.images_per_second);
+        }
         r["ratio_vs_ort"] = ratio;
         row.push_back(fixed(o.images_per_second, 0));
         row.push_back(fixed(o.p50_ms, 3));
@@ -142,17 +167,19 @@ void run_bench(const BenchArgs& a) {
                              "measured per thread with a calibrated loop"},
                  {"int8", peak_json(peak.int8)},
                  {"fp32", peak_json(peak.fp32)}};
-    j["compare_ort"] = a.compare_ort;
+    j["compare_ort"] = compare_ort;
+    if (compare_ort) j["ort_model_path"] = ort_model;
     j["results"] = results;
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
   const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
   std::vector<std::string> header = {"batch", "threads", "images/s", "p50 ms", "p90 ms", "p99 ms", "% peak"};
-  if (a.compare_ort) {
+  if (compare_ort) {
     header.push_back("ORT images/s");
     header.push_back("ORT p50 ms");
     header.push_back("ours/ORT");
   }
+  if (compare_ort && ort_model != a.model) std::cout << "ONNX Runtime runs " << ort_model << "\n";
   std::cout << a.model << " (" << backend << " engine, " << fixed(double(macs) / 1e6, 2)
             << " M MAC/image)\n"
             << "peak per thread: " << fixed(mp.macs_per_second / 1e9, 1) << " G MAC/s (" << mp.instruction << ", "
@@ -171,9 +198,15 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Comma-separated thread counts")->capture_default_str();
   cmd->add_option("--seconds", args->seconds, "Measured seconds per setting (after a warm-up)")
       ->capture_default_str();
+  cmd->add_option("--rounds", args->rounds,
+                  "Measure each setting this many times, alternating with ORT; report the median round")
+      ->capture_default_str();
   cmd->add_option("--json", args->json, "Write results as JSON to FILE");
   cmd->add_flag("--compare-ort", args->compare_ort,
                 "Also run ONNX Runtime (onnxruntime-node) on the same model per setting and print ours/ORT");
+  cmd->add_option("--ort-model", args->ort_model,
+                  "Run ONNX Runtime on this model instead of --model (e.g. its fastest int8 model); implies "
+                  "--compare-ort");
   cmd->add_option("--engine", args->engine, "auto (integer engine for QDQ models), int, or float")
       ->capture_default_str();
   cmd->add_flag("--describe", args->describe, "Print the integer engine's plan (steps and kernels)");

@@ -190,7 +190,8 @@ struct Fp32Engine::Impl {
         for (size_t k = 0; k < values.output_ids.size(); ++k) {
           const Tensor& src = *view[values.output_ids[k]];
           Tensor& dst = outputs[k];
-          check(src.dtype == dst.dtype, std::string("output '") + values.names[values.output_ids[k]] + "' is " +
+          if (src.dtype != dst.dtype)
+            throw Error(std::string("output '") + values.names[values.output_ids[k]] + "' is " +
                                             dtype_name(src.dtype) + ", expected " + dtype_name(dst.dtype));
           if (src.dtype == DType::kFloat32)
             std::copy(src.f.begin(), src.f.end(), dst.f.begin() + i * int64_t(src.f.size()));
@@ -288,11 +289,12 @@ const char* Fp32Engine::kernel_isa() const { return impl_->kernels->isa; }
 
 std::vector<Tensor> Fp32Engine::run(const Tensor& input, const Tap& tap) {
   Impl& m = *impl_;
-  check(input.dtype == DType::kFloat32,
-        std::string("engine input must be float32, got ") + dtype_name(input.dtype));
-  check(
-      int64_t(input.f.size()) == num_elements(input.shape),
-      "engine input holds " + std::to_string(input.f.size()) + " values for shape " + shape_str(input.shape));
+  // Messages are built only on failure (this runs on every call).
+  if (input.dtype != DType::kFloat32)
+    throw Error(std::string("engine input must be float32, got ") + dtype_name(input.dtype));
+  if (int64_t(input.f.size()) != num_elements(input.shape))
+    throw Error("engine input holds " + std::to_string(input.f.size()) + " values for shape " +
+                shape_str(input.shape));
   check_input_shape(m.graph, input.shape);
   const bool per_image = !tap && !input.shape.empty() && input.shape[0] >= m.options.threads && input.shape[0] > 1 &&
                          m.depth_first(input.shape);

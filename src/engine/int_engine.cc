@@ -20,8 +20,9 @@ constexpr int kMaxThreads = 256;
 constexpr int64_t kAlign = 64;
 // Steps with less work than this (Step::cost units, whole batch) run on one thread.
 constexpr double kMinParallelCost = 32768;
-// Chunks per worker a split step is cut into (load balance vs the padded-row overlap of conv chunks).
-constexpr int64_t kChunksPerWorker = 4;
+// Chunks per worker a split step is cut into: one (each claim and completion moves a cache line between
+// cores; measured at batch 1 on 2 threads, 4 chunks per worker cost more than they balanced).
+constexpr int64_t kChunksPerWorker = 1;
 
 int64_t align_up(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
@@ -59,11 +60,16 @@ struct IntEngine::Impl {
   const int8::KernelTable* kernels = nullptr;
   std::unique_ptr<fp32_engine::ThreadPool> pool;
 
+  // Each step has its own scratch region per worker (kernels may keep data there between calls, e.g.
+  // the conv's padded-source border): step s uses scratch + scratch_offset[s].
+  std::vector<int64_t> scratch_offset;
+  int64_t scratch_total = 0;
+  size_t step_index = 0;  // layer-wise: the step being split
+
   struct Worker {
     AlignedBuffer scratch;
     AlignedBuffer arena;            // one image (depth-first)
     std::vector<uint8_t*> base;     // per value
-    qdq::RunContext context;
   };
   std::vector<Worker> workers;
 
@@ -88,6 +94,9 @@ struct IntEngine::Impl {
   void run_images(int w, int64_t begin, int64_t end);
   void run_chunks(int w, int64_t begin, int64_t end) const;
   void copy_outputs(uint8_t* const* base, int64_t first, int64_t count) const;
+  qdq::RunContext context(const Worker& w, size_t step) const {
+    return {w.base.data(), w.scratch.get() + scratch_offset[step]};
+  }
 };
 
 // Liveness of every storage value (first step writing it .. last step reading any view of it, graph outputs
@@ -171,10 +180,11 @@ void IntEngine::Impl::copy_outputs(uint8_t* const* base, int64_t first, int64_t 
 
 void IntEngine::Impl::run_images(int w, int64_t begin, int64_t end) {
   Worker& me = workers[size_t(w)];
-  const int64_t in_bytes = plan.values[plan.input].elements();
+  const int64_t in_floats = plan.values[plan.input].elements();  // per image
   for (int64_t i = begin; i < end; ++i) {
-    point(me.base, me.arena.get(), input + i * in_bytes, 1);
-    for (const auto& s : plan.steps) s->run(me.context, 0, 1, {0, s->rows()});
+    point(me.base, me.arena.get(), input + i * in_floats, 1);
+    for (size_t s = 0; s < plan.steps.size(); ++s)
+      plan.steps[s]->run(context(me, s), 0, 1, {0, plan.steps[s]->rows()});
     copy_outputs(me.base.data(), i, 1);
   }
 }
@@ -182,7 +192,8 @@ void IntEngine::Impl::run_images(int w, int64_t begin, int64_t end) {
 void IntEngine::Impl::run_chunks(int w, int64_t begin, int64_t end) const {
   const int64_t rows = step->rows();
   for (int64_t c = begin; c < end; ++c)
-    step->run(workers[size_t(w)].context, 0, images, {rows * c / chunks, rows * (c + 1) / chunks});
+    step->run(context(workers[size_t(w)], step_index), 0, images,
+              {rows * c / chunks, rows * (c + 1) / chunks});
 }
 
 IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std::make_unique<Impl>()) {
@@ -196,12 +207,16 @@ IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std:
   impl_->plan_buffers();
   Impl& m = *impl_;
   m.pool = std::make_unique<fp32_engine::ThreadPool>(opts.threads);
+  for (const auto& step : m.plan.steps) {
+    m.scratch_offset.push_back(m.scratch_total);
+    m.scratch_total += align_up(int64_t(step->scratch_bytes()));
+  }
   m.workers.resize(size_t(opts.threads));
   for (auto& wk : m.workers) {
-    wk.scratch = aligned_buffer(int64_t(m.plan.scratch_bytes()));
+    wk.scratch = aligned_buffer(m.scratch_total);
+    std::memset(wk.scratch.get(), 0, size_t(m.scratch_total));
     wk.arena = aligned_buffer(m.arena_per_image);
     wk.base.assign(m.plan.values.size(), nullptr);
-    wk.context = {wk.base.data(), wk.scratch.get()};
   }
   m.image_job = [&m](int w, int64_t b, int64_t e) { m.run_images(w, b, e); };
   m.chunk_job = [&m](int w, int64_t b, int64_t e) { m.run_chunks(w, b, e); };
@@ -251,13 +266,15 @@ std::vector<Tensor> IntEngine::run(const Tensor& input) {
     Impl::Worker& w0 = m.workers[0];
     m.point(w0.base, m.arena.get(), m.input, images);
     for (size_t w = 1; w < m.workers.size(); ++w) m.workers[w].base = w0.base;
-    for (const auto& step : m.plan.steps) {
+    for (size_t s = 0; s < m.plan.steps.size(); ++s) {
+      const auto& step = m.plan.steps[s];
       const bool split = step->cost() * double(images) >= kMinParallelCost && step->rows() >= workers;
       if (!split) {
-        step->run(w0.context, 0, images, {0, step->rows()});
+        step->run(m.context(w0, s), 0, images, {0, step->rows()});
         continue;
       }
       m.step = step.get();
+      m.step_index = s;
       m.chunks = std::min<int64_t>(step->rows(), kChunksPerWorker * workers);
       m.pool->parallel_for(m.chunks, 1, m.chunk_job);
     }

@@ -5,8 +5,10 @@
 // with the reference FP32 kernels. See engine/qdq_lowering.h for the plan and docs in the kernel headers for
 // the arithmetic; results agree with ONNX Runtime's QLinear* operators on x86.
 //
-// Prepare (constructor) lowers the graph, packs the weights and plans an arena for all intermediates; run()
-// allocates only when a batch larger than every previous one arrives.
+// Prepare (constructor) lowers the graph, packs the weights, plans an arena for all intermediates and gives
+// every thread a one-image arena and per-step scratch; run() allocates its outputs, and the shared arena
+// only when a batch smaller than the thread count arrives that is larger than every earlier such batch.
+// Scheduling and threading: see int_engine.cc (results are identical for any thread count).
 #pragma once
 #include <memory>
 #include <string>

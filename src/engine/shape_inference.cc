@@ -151,7 +151,8 @@ void check_input_shape(const Graph& graph, const Shape& input_shape) {
   const ValueInfo& in = graph_image_input(graph);
   bool ok = in.shape.empty() || in.shape.size() == input_shape.size();
   for (size_t d = 1; ok && d < in.shape.size(); ++d) ok = in.shape[d] < 0 || in.shape[d] == input_shape[d];
-  check(ok, "input tensor has shape " + shape_str(input_shape) + ", but graph input '" + in.name +
+  if (!ok)  // (the message is built only on failure: this runs on every engine call)
+    throw Error("input tensor has shape " + shape_str(input_shape) + ", but graph input '" + in.name +
                 "' is declared as " + shape_str(in.shape) + " (only the batch dimension may differ)");
   num_elements(input_shape);
 }

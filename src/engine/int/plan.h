@@ -50,7 +50,8 @@ struct Value {
 // Storage of every value for one run: base[v] points at image 0 of value v.
 struct RunContext {
   uint8_t* const* base = nullptr;
-  void* scratch = nullptr;  // this thread's scratch, Plan::scratch_bytes long
+  void* scratch = nullptr;  // this thread's scratch for this step (Step::scratch_bytes long, zeroed when
+                            // made); it keeps its contents between the step's calls
 };
 
 enum class StepKind {

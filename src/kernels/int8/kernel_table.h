@@ -84,7 +84,9 @@ struct ConvParams {
 // Packs w for the kernel (reads p.shape and p.input_zero_point, not p.weights). Requires
 // fits_int32_accumulator(p.shape.taps(), ...) so that no int32 partial sum of any kernel can overflow.
 using ConvPackFn = void (*)(const ConvParams& p, const QuantizedWeights& w, PackedWeights* out);
-// Bytes of scratch one call needs, whatever its image count and row range.
+// Bytes of scratch one call needs, whatever its image count and row range. The engine gives each Conv step
+// its own scratch per thread, zeroed when made and kept between calls, so a kernel may cache data there
+// (the VNNI kernel keeps its padded source's border; see avx512/conv2d_vnni.h).
 using ConvScratchFn = size_t (*)(const ConvParams& p);
 // x: `images` NHWC images [in_h][in_w][in_c]; y: the same images' [out_h][out_w][out_c]; computes the
 // output rows `rows` of each image.

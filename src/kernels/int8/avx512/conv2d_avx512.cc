@@ -2,7 +2,7 @@
 // (conv2d_vnni.h: PaddedSource), so the inner loop has no bounds checks. Tiles of NP output pixels of one
 // row × NB blocks of 16 output channels keep NP·NB zmm accumulators; per (tap, quad of input channels) NB
 // weight vectors are loaded and each pixel's 4 input bytes are broadcast once and meet them in NB
-// vpdpbusd. acc = Σ x̃·w in int32 (exact by the accumulator contract; wrapping sums are
+// vpdpbusd. acc = bias + Σ x̃·w in int32 (exact by the accumulator contract; wrapping sums are
 // order-independent, so acc + bias − zw·Σ x̃ equals the reference bit for bit), then the float
 // requantization of requantize_float: v = float(acc)·M, clamp to [min − zy, max − zy] (NaN → lower
 // bound, as max_ps returns its second operand), round half to even (cvtps2dq, default MXCSR), + zy.
@@ -52,11 +52,18 @@ using TileFn = void (*)(const Args& a, const uint8_t* src, int64_t block, uint8_
 template <int NP, int NB, int PB>
 void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
   const int64_t pixel_bytes = PB > 0 ? PB : a.pixel_bytes;
+  // The accumulators start at the folded bias (lanes past out_c: 0).
+  __m512i bias_v[NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const int64_t c0 = (block + j) * kBlock, n = a.out_c - c0 < kBlock ? a.out_c - c0 : kBlock;
+    bias_v[j] = _mm512_maskz_loadu_epi32(__mmask16((1u << n) - 1), a.bias + c0);
+  }
   __m512i acc[NP][NB];
 #pragma GCC unroll 16
   for (int i = 0; i < NP; ++i)
 #pragma GCC unroll 4
-    for (int j = 0; j < NB; ++j) acc[i][j] = _mm512_setzero_si512();
+    for (int j = 0; j < NB; ++j) acc[i][j] = bias_v[j];
   const int8_t* w = a.weights + block * a.block_bytes;
   for (int64_t ky = 0; ky < a.kernel_h; ++ky) {
     for (int64_t kx = 0; kx < a.kernel_w; ++kx) {
@@ -93,13 +100,12 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
   for (int j = 0; j < NB; ++j) {
     const int64_t c0 = (block + j) * kBlock, n = a.out_c - c0 < kBlock ? a.out_c - c0 : kBlock;
     const __mmask16 mask = __mmask16((1u << n) - 1);
-    const __m512i bias_v = _mm512_maskz_loadu_epi32(mask, a.bias + c0);
     const __m512 mult_v = _mm512_maskz_loadu_ps(mask, a.multipliers + c0);
     const __m512i zw_v =
         a.zero_points ? _mm512_maskz_loadu_epi32(mask, a.zero_points + c0) : _mm512_setzero_si512();
 #pragma GCC unroll 16
     for (int i = 0; i < NP; ++i) {
-      __m512i v = _mm512_add_epi32(acc[i][j], bias_v);
+      __m512i v = acc[i][j];
       if (a.zero_points) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw_v, _mm512_set1_epi32(sums[i])));
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult_v);
       f = _mm512_min_ps(_mm512_max_ps(f, lo_v), hi_v);
@@ -185,12 +191,9 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * s.in_h * s.in_w * s.in_c;
     const uint8_t* src = image;
-    if (!g.direct) {
-      auto* buf = static_cast<uint8_t*>(scratch);
-      fill_padded_rows(s, p.input_zero_point, image, buf, rows.begin * w.stride_h,
-                       (rows.end - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1);
-      src = buf;
-    }
+    if (!g.direct)
+      src = padded_rows(s, p.input_zero_point, image, scratch, rows.begin * w.stride_h,
+                        (rows.end - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1);
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       const uint8_t* src_row = src + oy * w.stride_h * row_bytes;
       uint8_t* out_row = y + ((n * s.out_h + oy) * s.out_w) * s.out_c;

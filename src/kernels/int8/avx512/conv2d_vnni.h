@@ -25,11 +25,14 @@ struct PaddedSource {
   bool direct = false;
 };
 PaddedSource padded_source(const ConvShape& s);
-// Writes padded rows [row_begin, row_end) (clipped to the source) of one NHWC image into buf.
-void fill_padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_t* image, uint8_t* buf,
-                      int64_t row_begin, int64_t row_end);
+// The padded source in scratch (conv2d_scratch_bytes long) with padded rows [row_begin, row_end) of one
+// NHWC image filled in; returns its first byte. The scratch keeps the source between calls: a header
+// records the geometry and zero point whose border it holds, and a call with the same ones copies only
+// the interior rows (the border never changes). New scratch must start zeroed (or differ from the header).
+const uint8_t* padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_t* image, void* scratch,
+                           int64_t row_begin, int64_t row_end);
 
-size_t conv2d_scratch_bytes(const ConvParams& p);  // one padded source (0 when direct)
+size_t conv2d_scratch_bytes(const ConvParams& p);  // header + one padded source (0 when direct)
 
 // Shapes conv2d_supports rejects (groups > 1) are packed and run as ref::conv2d does.
 void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows, void* scratch);

@@ -37,47 +37,62 @@ PaddedSource padded_source(const ConvShape& s) {
   return g;
 }
 
+namespace {
+
+// Header of the scratch: the geometry and zero point whose border (padded pixels, channels added up to
+// c4) the buffer holds. Written after a full border fill; a call with the same key refreshes only the
+// interior rows it needs.
+struct SourceKey {
+  int64_t in_h, in_w, in_c, pad_top, pad_left, pad_bottom, pad_right;
+  int32_t zero_point;
+  uint32_t magic;
+};
+constexpr uint32_t kMagic = 0x7AD5C0DEu;
+constexpr int64_t kHeader = 64;
+static_assert(sizeof(SourceKey) <= kHeader);
+
+}  // namespace
+
 size_t conv2d_scratch_bytes(const ConvParams& p) {
   const PaddedSource g = padded_source(p.shape);
-  return g.direct ? 0 : size_t(g.rows * g.cols * g.c4);
+  return g.direct ? 0 : size_t(kHeader + g.rows * g.cols * g.c4);
 }
 
-void fill_padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_t* image, uint8_t* buf,
-                      int64_t row_begin, int64_t row_end) {
+const uint8_t* padded_rows(const ConvShape& s, int32_t input_zero_point, const uint8_t* image, void* scratch,
+                           int64_t row_begin, int64_t row_end) {
   const PaddedSource g = padded_source(s);
   const Window2d& w = s.window;
   const int64_t c4 = g.c4, in_c = s.in_c;
-  // `pixels` padded pixels at dst: zx in the real channels (real 0), 0 in the channels added up to c4.
-  auto write_pad = [&](uint8_t* dst, int64_t pixels) {
+  auto* header = static_cast<uint8_t*>(scratch);
+  uint8_t* buf = header + kHeader;
+  SourceKey key{};
+  key = {s.in_h, s.in_w, in_c, w.pad_top, w.pad_left, w.pad_bottom, w.pad_right, input_zero_point, kMagic};
+  if (std::memcmp(header, &key, sizeof key) != 0) {
+    // Every pixel as a padded one: zx in the real channels (real 0), 0 in the channels added up to c4.
+    const int64_t pixels = g.rows * g.cols;
     if (c4 == in_c) {
-      std::memset(dst, int(input_zero_point), size_t(pixels * c4));
-      return;
-    }
-    for (int64_t p = 0; p < pixels; ++p) {
-      std::memset(dst + p * c4, int(input_zero_point), size_t(in_c));
-      std::memset(dst + p * c4 + in_c, 0, size_t(c4 - in_c));
-    }
-  };
-  for (int64_t r = std::max<int64_t>(row_begin, 0); r < std::min(row_end, g.rows); ++r) {
-    uint8_t* dst = buf + r * g.cols * c4;
-    const int64_t iy = r - w.pad_top;
-    if (iy < 0 || iy >= s.in_h) {
-      write_pad(dst, g.cols);
-      continue;
-    }
-    write_pad(dst, w.pad_left);
-    uint8_t* mid = dst + w.pad_left * c4;
-    const uint8_t* src = image + iy * s.in_w * in_c;
-    if (c4 == in_c) {
-      std::memcpy(mid, src, size_t(s.in_w * in_c));
+      std::memset(buf, int(input_zero_point), size_t(pixels * c4));
     } else {
-      for (int64_t x = 0; x < s.in_w; ++x) {
-        std::memcpy(mid + x * c4, src + x * in_c, size_t(in_c));
-        std::memset(mid + x * c4 + in_c, 0, size_t(c4 - in_c));
+      for (int64_t i = 0; i < pixels; ++i) {
+        std::memset(buf + i * c4, int(input_zero_point), size_t(in_c));
+        std::memset(buf + i * c4 + in_c, 0, size_t(c4 - in_c));
       }
     }
-    write_pad(dst + (w.pad_left + s.in_w) * c4, g.cols - w.pad_left - s.in_w);
+    std::memcpy(header, &key, sizeof key);
   }
+  // The interior: input rows of padded rows [row_begin, row_end), real channels only.
+  const int64_t r0 = std::max(row_begin, w.pad_top), r1 = std::min(row_end, w.pad_top + s.in_h);
+  for (int64_t r = r0; r < r1; ++r) {
+    uint8_t* dst = buf + (r * g.cols + w.pad_left) * c4;
+    const uint8_t* src = image + (r - w.pad_top) * s.in_w * in_c;
+    if (c4 == in_c) {
+      std::memcpy(dst, src, size_t(s.in_w * in_c));
+    } else {
+      for (int64_t x = 0; x < s.in_w; ++x)
+        for (int64_t c = 0; c < in_c; ++c) dst[x * c4 + c] = src[x * in_c + c];
+    }
+  }
+  return buf;
 }
 
 }  // namespace tinyptq::int8::avx512vnni

@@ -2,6 +2,8 @@
 
 #include "kernels/int8/avx512/conv2d_vnni.h"
 
+#include <cstring>
+
 namespace tinyptq::int8::avx512vnni {
 
 namespace {
@@ -40,7 +42,8 @@ void gemm(const GemmParams& p, const uint8_t* a, uint8_t* y, int64_t rows, void*
   // k a multiple of 4: the rows are the conv's source as they are (direct, no scratch). Otherwise each
   // row is padded to c4 channels in a stack buffer (gemm_supports bounds k).
   if (p.k % kQuad == 0) return conv2d(as_conv(p, rows), a, y, 1, {0, 1}, scratch);
-  alignas(64) uint8_t buf[kRowBuffer];
+  alignas(64) uint8_t buf[kRowBuffer + 64];  // the padded source and its 64-byte header
+  std::memset(buf, 0, 64);
   const ConvParams one = as_conv(p, 1);
   for (int64_t r = 0; r < rows; ++r) conv2d(one, a + r * p.k, y + r * p.n, 1, {0, 1}, buf);
 }
