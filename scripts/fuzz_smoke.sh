@@ -14,8 +14,10 @@ TARGETS=("$@")
 BUILD=${TINYPTQ_FUZZ_BUILD:-build-fuzz}
 SHARED=${TINYPTQ_SHARED:-$(cd .. && pwd)/shared}
 
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DTINYPTQ_FUZZ=ON \
-  -DTINYPTQ_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DTINYPTQ_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build "$BUILD" --target tinyptq_fuzzers -j"${TINYPTQ_JOBS:-2}"
 
 SEEDS=$BUILD/fuzz-seeds CORPUS=$BUILD/fuzz-corpus ARTIFACTS=$BUILD/fuzz-artifacts LOGS=$BUILD/fuzz-logs

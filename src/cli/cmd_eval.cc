@@ -24,7 +24,7 @@ void run_eval(const EvalArgs& a) {
   check(a.split == "test" || a.split == "train", "--split must be 'test' or 'train'");
   check(a.engine == "auto" || a.engine == "int" || a.engine == "float", "--engine must be auto, int or float");
   Graph g = load_model(a.model);
-  const Layout layout = input_layout(g);
+  const Layout layout = input_layout(g, a.model);
   Dataset d = load_cifar10(a.data, a.split == "test" ? Split::kTest : Split::kTrain, a.limit);
   EvalOptions opts;
   opts.batch = a.batch;

@@ -109,7 +109,7 @@ void run_quantize(const QuantizeArgs& a) {
   check(a.calib_split == "train" || a.force_test,
         "calibrating on the test split leaks the evaluation set; pass --force-test-calibration to do it anyway");
   Graph model = load_model(a.model);
-  const Layout layout = input_layout(model);
+  const Layout layout = input_layout(model, a.model);
   const Split split = a.calib_split == "test" ? Split::kTest : Split::kTrain;
   Dataset d = load_cifar10(a.data, split);
   CalibrationSet cs;
@@ -121,8 +121,13 @@ void run_quantize(const QuantizeArgs& a) {
     cs = stratified_sample(d, a.calib_per_class, a.seed);
     cs.split = a.calib_split;
   }
-  check_indices(cs, d);
-  check(!cs.indices.empty(), "calibration set is empty");
+  try {
+    check_indices(cs, d);
+    check(!cs.indices.empty(), "calibration set is empty");
+  } catch (const Error& e) {
+    if (a.calib_indices.empty()) throw;
+    throw Error(a.calib_indices + ": " + e.what());  // the lockfile is at fault: name it
+  }
   Tensor inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
 
   // Calibration and quantization errors concern the model: name its file.

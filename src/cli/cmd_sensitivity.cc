@@ -59,7 +59,7 @@ void run_sensitivity(const SensitivityArgs& a) {
   recipe.seed = a.seed;
 
   Graph model = load_model(a.model);
-  const Layout layout = input_layout(model);
+  const Layout layout = input_layout(model, a.model);
   const Preprocess pre = parse_preprocess(a.preprocess);
   Dataset d = load_cifar10(a.data, Split::kTrain);
   CalibrationSet cs = stratified_sample(d, a.calib_per_class, a.seed);

@@ -29,6 +29,14 @@ Layout input_layout(const Graph& g) {
   throw Error("model input '" + g.inputs[0].name + "' has shape " + shape_str(s) + "; expected 3 color channels");
 }
 
+Layout input_layout(const Graph& g, const std::string& model_path) {
+  try {
+    return input_layout(g);
+  } catch (const Error& e) {
+    throw Error(model_path + ": " + e.what());
+  }
+}
+
 int64_t file_bytes(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? int64_t(st.st_size) : 0;

@@ -13,6 +13,8 @@ Graph load_model(const std::string& path);
 // NHWC when the graph input is [N, 32, 32, 3]-like (channels last), NCHW when [N, 3, H, W].
 // Throws Error for inputs that are not 4-D images with 3 channels.
 Layout input_layout(const Graph& g);
+// The same, with errors prefixed by the model's file name (for the commands).
+Layout input_layout(const Graph& g, const std::string& model_path);
 
 // Size of the model file on disk in bytes (0 when it cannot be read).
 int64_t file_bytes(const std::string& path);
