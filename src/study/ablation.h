@@ -31,8 +31,8 @@ const std::vector<AblationStep>& ablation_steps();
 // AdaRound iterations instead of 1000, and activation ranges observed on the quantized network instead of
 // searched (act_range_search.h costs ~10x more).
 QuantRecipe ablation_recipe(size_t step, int wbits, int abits, bool quick);
-// The study configurations: every step at every width (W8A8, W6A8, W4A8, W4A4); --quick: no W6A8 and 250
-// calibration images (25 per class) instead of the study's set.
+// The study configurations: every step at every width (W8A8, W6A8, W4A8, W4A4); --quick: W4A8 and W4A4
+// only, on 250 calibration images (25 per class) instead of the study's set.
 std::vector<StudyConfig> ablation_configs(const StudyOptions& opts);
 
 // One width's results: accuracy and agreement per step (NaN where missing).
