@@ -65,15 +65,9 @@ MixedPlan plan_mixed_precision(const Calibration& calib, const ProxySet& proxy, 
       if (smallest > budget_bits) break;
       const BitAllocation a = allocate_bits(restricted, budget_bits);
       if (!p.candidates.empty() && p.candidates.back().allocation.bits == a.bits) continue;
-      // The restricted optimum in terms of the full choices (same widths, its additive cost).
-      BitAllocation full = a;
-      full.cost = 0;
-      for (size_t l = 0; l < p.choices.size(); ++l) {
-        const auto& bits = p.choices[l].bits;
-        full.cost += p.choices[l].cost[size_t(std::find(bits.begin(), bits.end(), a.bits[l]) - bits.begin())];
-      }
-      const QuantizeResult q = quantize(calib, recipe_with_bits(base, p.choices, full), QuantizeOptions{0});
-      p.candidates.push_back({m, full, evaluate_proxy(q.model.graph, proxy)});
+      // (restricted keeps the layers' order and costs, so a is also an allocation of p.choices)
+      const QuantizeResult q = quantize(calib, recipe_with_bits(base, p.choices, a), QuantizeOptions{0});
+      p.candidates.push_back({m, a, evaluate_proxy(q.model.graph, proxy)});
     }
     const MixedPlan::Candidate* best = nullptr;
     for (const auto& c : p.candidates)
