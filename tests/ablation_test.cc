@@ -55,6 +55,15 @@ TEST(Ablation, ConfigsCoverEveryStepAndWidthWithUniqueNames) {
     names.insert(c.name);
   }
   EXPECT_EQ(names.size(), configs.size());
+  StudyOptions quick;
+  quick.quick = true;
+  const auto fast = ablation_configs(quick);
+  EXPECT_EQ(fast.size(), 2 * ablation_steps().size());
+  for (const auto& c : fast) {
+    EXPECT_EQ(c.wbits, 4);
+    EXPECT_EQ(c.calib_per_class, 25);
+    EXPECT_NE(c.recipe.act_ranges, ActRanges::kOutputAware);
+  }
 }
 
 StudyResults fake_results() {

@@ -5,9 +5,14 @@
 #include <cmath>
 #include <random>
 
+#include "data/cifar.h"
 #include "engine/fp32_engine.h"
+#include "eval/evaluate.h"
+#include "eval/model_io.h"
 #include "quant/cle.h"
+#include "quant/prepare_graph.h"
 #include "quant/quantizer.h"
+#include "test_util.h"
 
 namespace tinyptq {
 namespace {
@@ -171,6 +176,29 @@ TEST(Cle, QuantizerWithCleKeepsTheFloatGraphFunction) {
   r.cross_layer_equalization = true;
   EXPECT_NO_THROW(quantize(equalized, r));
   EXPECT_NE(r.summary().find("+CLE"), std::string::npos);
+}
+
+// The real ResNet8: only the conv→ReLU→conv pair inside each of the three residual blocks qualifies (every
+// other activation feeds a residual Add as well), and the float function is unchanged.
+TEST(Cle, ResNet8EqualizesTheThreeInnerPairsAndKeepsItsOutputs) {
+  const Graph model = load_model(testing::resnet8_onnx());
+  const Graph g = prepare_for_quantization(model);
+  Graph e = g;
+  EXPECT_EQ(equalize_cross_layer(e), 3);
+  const Dataset test = load_cifar10(testing::cifar_dir(), Split::kTest, 64);
+  const Tensor x = image_batch(test, 0, test.count, input_layout(model), Preprocess{});
+  const Tensor a = Fp32Engine(g).run(x)[0], b = Fp32Engine(e).run(x)[0];
+  ASSERT_EQ(a.f.size(), b.f.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.f.size(); ++i) {
+    num += double(a.f[i] - b.f[i]) * (a.f[i] - b.f[i]);
+    den += double(a.f[i]) * a.f[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 1e-5);
+  int changed = 0;  // weights that CLE rescaled: the 3 pairs, 2 weights each
+  for (const auto& [name, t] : g.initializers)
+    if (t.shape.size() == 4 && t.f != e.initializers.at(name).f) ++changed;
+  EXPECT_EQ(changed, 6);
 }
 
 }  // namespace

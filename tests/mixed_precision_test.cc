@@ -223,5 +223,34 @@ TEST(Sensitivity, FewerBitsHurtMoreAndTheFullPlanFitsTheBudget) {
   }
 }
 
+TEST(Sensitivity, VerifiedCandidatesPickTheLowestMeasuredKl) {
+  Calibration calib(small_model(), images(32, 2));
+  const ProxySet proxy = make_proxy_set(calib, images(40, 3));
+  QuantRecipe r = preset_recipe("best", 8, 8);
+  r.adaround = false;
+  SensitivityOptions o;
+  o.bits = {2, 3, 4, 8};
+  o.progress = false;
+  const double budget = (72 + 144 + 20) * 3.25 / 8.0;
+  const MixedPlan plan = plan_mixed_precision(calib, proxy, r, budget, o);
+  ASSERT_EQ(plan.candidates.size(), 2u);  // floors 2 and 3 fit, with different optima
+  const MixedPlan::Candidate* lowest = &plan.candidates[0];
+  for (size_t i = 0; i < plan.candidates.size(); ++i) {
+    const auto& c = plan.candidates[i];
+    EXPECT_LE(c.allocation.bytes(), budget);
+    for (int b : c.allocation.bits) EXPECT_GE(b, c.min_bits);
+    if (i > 0) EXPECT_NE(c.allocation.bits, plan.candidates[i - 1].allocation.bits);
+    // measured = the whole model quantized with the candidate's widths
+    const QuantizeResult q = quantize(calib, recipe_with_bits(r, plan.choices, c.allocation), QuantizeOptions{0});
+    EXPECT_DOUBLE_EQ(evaluate_proxy(q.model.graph, proxy).kl, c.measured.kl);
+    if (c.measured.kl < lowest->measured.kl) lowest = &c;
+  }
+  EXPECT_EQ(plan.chosen.bits, lowest->allocation.bits);
+  // Without verification: the plain optimum over all widths.
+  const MixedPlan plain = plan_mixed_precision(calib, proxy, r, budget, o, false);
+  EXPECT_TRUE(plain.candidates.empty());
+  EXPECT_EQ(plain.chosen.bits, allocate_bits(plain.choices, int64_t(budget * 8.0)).bits);
+}
+
 }  // namespace
 }  // namespace tinyptq

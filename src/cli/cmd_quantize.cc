@@ -27,6 +27,7 @@ struct QuantizeArgs {
   std::optional<int> wbits, abits, adaround_iters, adaround_batch, threads;
   std::optional<double> percentile, adaround_lr, adaround_reg, adaround_warmup;
   std::optional<double> weight_budget_kb;
+  std::vector<int> mixed_bits = {2, 3, 4, 5, 6, 7, 8};
   std::optional<std::string> act_ranges;
   std::optional<int> output_abits;
   int heldout_per_class = 50;
@@ -148,7 +149,9 @@ void run_quantize(const QuantizeArgs& a) {
     check(split == Split::kTrain, "--weight-budget-kb needs --calib-split train (held-out images come from it)");
     const std::vector<int64_t> held = heldout_indices(d, cs, a.heldout_per_class);
     proxy = make_proxy_set(calib, image_batch(d, held, layout, parse_preprocess(a.preprocess)), recipe.threads);
-    mixed = plan_mixed_precision(calib, *proxy, recipe, *a.weight_budget_kb * 1000.0);
+    SensitivityOptions so;
+    so.bits = a.mixed_bits;
+    mixed = plan_mixed_precision(calib, *proxy, recipe, *a.weight_budget_kb * 1000.0, so);
     recipe = mixed->recipe;
   }
   QuantizeOptions qo;
@@ -171,6 +174,18 @@ void run_quantize(const QuantizeArgs& a) {
   std::optional<ProxyMetrics> verified;
   if (mixed) {
     verified = evaluate_proxy(res.model.graph, *proxy);
+    std::vector<std::vector<std::string>> crows;
+    for (const auto& c : mixed->candidates) {
+      std::string bits;
+      for (int b : c.allocation.bits) bits += std::to_string(b);
+      crows.push_back({std::to_string(c.min_bits), bits, fixed(c.allocation.bytes() / 1000.0, 3), fixed(c.allocation.cost, 4),
+                       fixed(c.measured.agreement, 2), fixed(c.measured.kl, 4),
+                       c.allocation.bits == mixed->chosen.bits ? "chosen" : ""});
+    }
+    if (!crows.empty())
+      std::cout << "\nmixed-precision candidates (exact optimum with widths >= floor; measured = whole model on the "
+                   "held-out images):\n"
+                << text_table({"floor", "bits", "weight kB", "predicted KL", "measured agr %", "measured KL", ""}, crows);
     std::cout << "\nmixed precision: " << fixed(mixed->chosen.bytes() / 1000.0, 3) << " kB of weights (budget "
               << fixed(*a.weight_budget_kb, 3) << " kB, 1 kB = 1000 bytes, biases excluded); predicted KL "
               << fixed(mixed->chosen.cost, 4) << "; on " << proxy->top1.size()
@@ -199,9 +214,14 @@ void run_quantize(const QuantizeArgs& a) {
       for (size_t i = 0; i < mixed->choices.size(); ++i)
         layers_j.push_back({{"layer", mixed->choices[i].layer}, {"weights", mixed->choices[i].weights},
                             {"wbits", mixed->chosen.bits[i]}});
+      auto cands = nlohmann::ordered_json::array();
+      for (const auto& c : mixed->candidates)
+        cands.push_back({{"min_bits", c.min_bits}, {"wbits", c.allocation.bits}, {"weight_bytes", c.allocation.bytes()},
+                         {"predicted_kl", c.allocation.cost}, {"heldout_agreement", c.measured.agreement},
+                         {"heldout_kl", c.measured.kl}});
       j["mixed_precision"] = {{"budget_kb", *a.weight_budget_kb}, {"weight_bytes", mixed->chosen.bytes()},
                               {"predicted_kl", mixed->chosen.cost}, {"heldout_images", proxy->top1.size()},
-                              {"heldout_agreement", verified->agreement}, {"heldout_kl", verified->kl},
+                              {"heldout_agreement", verified->agreement}, {"heldout_kl", verified->kl}, {"candidates", cands},
                               {"layers", layers_j}};
     }
     outputs.add(a.json, j.dump(2) + "\n");
@@ -259,6 +279,8 @@ void add_quantize_command(CLI::App& app) {
                  "Mixed precision: per-layer weight widths (2..8) chosen by sensitivity on held-out training images "
                  "so that the weights take at most this many kB (1 kB = 1000 bytes, biases excluded)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--mixed-bits", a->mixed_bits, "Candidate weight widths for --weight-budget-kb (comma-separated, 2..8)")
+      ->delimiter(',')->check(CLI::Range(2, 8))->capture_default_str();
   cmd->add_option("--heldout-per-class", a->heldout_per_class,
                   "Held-out training images per class for --weight-budget-kb (outside the calibration set)")
       ->capture_default_str()->check(CLI::Range(1, 100000));

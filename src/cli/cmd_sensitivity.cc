@@ -2,6 +2,7 @@
 // Pareto front of mixed-precision weight allocations (weight bytes vs predicted KL).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -115,12 +116,18 @@ void run_sensitivity(const SensitivityArgs& a) {
       if (v.front_index == index) return {fixed(v.metrics.agreement, 2), fixed(v.metrics.kl, 4)};
     return {"", ""};
   };
-  for (size_t k : spaced(front.size(), kMaxFrontRows)) {
+  // The spaced rows plus every verified point, ascending size.
+  std::vector<size_t> shown = spaced(front.size(), kMaxFrontRows);
+  for (const auto& v : verified)
+    if (v.front_index < front.size()) shown.push_back(v.front_index);
+  std::sort(shown.begin(), shown.end());
+  shown.erase(std::unique(shown.begin(), shown.end()), shown.end());
+  for (size_t k : shown) {
     std::vector<std::string> row = {fixed(front[k].bytes() / 1000.0, 3), fixed(front[k].cost, 4), bits_list(front[k].bits)};
     for (auto& c : verified_cells(k)) row.push_back(c);
     frows.push_back(row);
   }
-  std::cout << "Pareto front (" << front.size() << " allocations; " << std::min(front.size(), kMaxFrontRows)
+  std::cout << "Pareto front (" << front.size() << " allocations; " << shown.size()
             << " shown; bits per layer in the order " << layer_order << "):\n"
             << text_table({"weight kB", "predicted KL", "bits", "verified agr %", "verified KL"}, frows);
   if (chosen) {

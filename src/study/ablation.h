@@ -27,10 +27,12 @@ struct AblationStep {
 
 // The steps in order.
 const std::vector<AblationStep>& ablation_steps();
-// The recipe of step `step` (index into ablation_steps()) at wbits/abits. quick: fewer AdaRound
-// iterations (--quick studies).
+// The recipe of step `step` (index into ablation_steps()) at wbits/abits. quick (--quick studies): 200
+// AdaRound iterations instead of 1000, and activation ranges observed on the quantized network instead of
+// searched (act_range_search.h costs ~10x more).
 QuantRecipe ablation_recipe(size_t step, int wbits, int abits, bool quick);
-// The study configurations: every step at every width (W8A8, W6A8, W4A8, W4A4).
+// The study configurations: every step at every width (W8A8, W6A8, W4A8, W4A4); --quick: W4A8 and W4A4
+// only, on 250 calibration images (25 per class) instead of the study's set.
 std::vector<StudyConfig> ablation_configs(const StudyOptions& opts);
 
 // One width's results: accuracy and agreement per step (NaN where missing).
