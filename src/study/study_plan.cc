@@ -28,11 +28,13 @@ QuantRecipe best_recipe(int wbits, int abits) { return preset_recipe("best", wbi
 // cost images × positions × K², its iterations Cout × K² each. `quantize --preset best` uses the full one.
 // The output-aware activation-range search (about 10x an observer pass) gives way to ranges observed on
 // the partially quantized network (docs/low_bit.md: −0.6 pp at W4A8, −0.2 pp at W4A4).
+// Recipes that run the partially quantized network over the calibration images (AdaRound, or bias
+// correction on quantized inputs) calibrate on the sweep's smaller set.
 void use_sweep_budget(StudyConfig& c, const StudyOptions& o) {
   if (c.recipe.act_ranges == ActRanges::kOutputAware) c.recipe.act_ranges = ActRanges::kQuantized;
-  if (!c.recipe.adaround) return;
-  c.calib_per_class = std::min(c.calib_per_class, kSweepCalibPerClass);
-  c.recipe.adaround_iterations = o.quick ? kQuickAdaRoundIterations : kSweepAdaRoundIterations;
+  if (c.recipe.adaround || (c.recipe.bias_correction && c.recipe.quantized_inputs))
+    c.calib_per_class = std::min(c.calib_per_class, kSweepCalibPerClass);
+  if (c.recipe.adaround) c.recipe.adaround_iterations = o.quick ? kQuickAdaRoundIterations : kSweepAdaRoundIterations;
 }
 
 std::vector<StudyConfig> study_plan(const StudyOptions& o, const std::vector<std::string>& layers) {
