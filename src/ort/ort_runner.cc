@@ -70,6 +70,18 @@ std::string trim(std::string s) {
   return s;
 }
 
+// Throws Error with run_ort.js's stderr (err_path) when it exited non-zero.
+void check_runner_status(const CommandOutput& r, const std::string& err_path, const std::string& model_path) {
+  if (r.status == 0) return;
+  std::string message;
+  try {
+    message = trim(read_file(err_path));
+  } catch (const Error&) {
+  }
+  throw Error("ONNX Runtime failed on '" + model_path + "': " +
+              (message.empty() ? "run_ort.js exited with status " + std::to_string(r.status) : message));
+}
+
 }  // namespace
 
 std::string ort_dir() {
@@ -112,15 +124,7 @@ Tensor run_ort(const std::string& model_path, const Tensor& input, int threads) 
                               shell_quote(out_path) + " --threads " + std::to_string(threads) + " 2>" +
                               shell_quote(err_path);
   const CommandOutput r = run_shell(command);
-  if (r.status != 0) {
-    std::string message;
-    try {
-      message = trim(read_file(err_path));
-    } catch (const Error&) {
-    }
-    throw Error("ONNX Runtime failed on '" + model_path + "': " +
-                (message.empty() ? "run_ort.js exited with status " + std::to_string(r.status) : message));
-  }
+  check_runner_status(r, err_path, model_path);
 
   Shape shape;
   try {
@@ -160,15 +164,7 @@ OrtBenchResult run_ort_bench(const std::string& model_path, const Shape& image_s
                               std::to_string(batch) + " --threads " + std::to_string(threads) +
                               " --seconds " + secs + " 2>" + shell_quote(err_path);
   const CommandOutput r = run_shell(command);
-  if (r.status != 0) {
-    std::string message;
-    try {
-      message = trim(read_file(err_path));
-    } catch (const Error&) {
-    }
-    throw Error("ONNX Runtime failed on '" + model_path + "': " +
-                (message.empty() ? "run_ort.js exited with status " + std::to_string(r.status) : message));
-  }
+  check_runner_status(r, err_path, model_path);
   OrtBenchResult out;
   try {
     const auto j = nlohmann::json::parse(r.out);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -248,13 +249,23 @@ StudyResults run_study(const StudyOptions& opts) {
 
   Progress progress("study", int64_t(plan.size()));
   progress.advance(int64_t(std::count(done.begin(), done.end(), true)));
+  // Longest first (AdaRound, then the quantized-input path), so the last configurations to finish are short
+  // ones and the jobs end together. Results stay in plan order; each configuration is independent.
+  auto cost_rank = [](const StudyConfig& c) {
+    return c.recipe.adaround ? 0 : (c.recipe.bias_correction && c.recipe.quantized_inputs) ? 1 : 2;
+  };
+  std::vector<size_t> order(plan.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return cost_rank(plan[a]) < cost_rank(plan[b]); });
   std::atomic<size_t> next{0}, finished{size_t(std::count(done.begin(), done.end(), true))};
   std::mutex err_mu;
   std::string first_error;
   auto worker = [&] {
     for (;;) {
-      const size_t k = next.fetch_add(1);
-      if (k >= plan.size()) return;
+      const size_t slot = next.fetch_add(1);
+      if (slot >= plan.size()) return;
+      const size_t k = order[slot];
       if (done[k]) continue;
       if (interrupted()) return;  // between configurations: finished results are all written
       {
