@@ -37,7 +37,7 @@ struct StudyConfig {
 // AdaRound budget of the bits and layer sweeps (configurations whose recipe uses AdaRound): calibration
 // images per class and iterations per layer.
 constexpr int kSweepCalibPerClass = 13;
-constexpr int kSweepAdaRoundIterations = 200;
+constexpr int kSweepAdaRoundIterations = 150;
 constexpr int kQuickAdaRoundIterations = 100;
 
 // The plan for a model whose quantizable weight layers are `layers` (node names, graph order).
