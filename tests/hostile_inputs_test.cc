@@ -752,6 +752,27 @@ TEST(HostileOutputs, QuantizeLeavesNoModelWhenTheLockCannotBeWritten) {
   report_count("HostileOutputs.QuantizeLeavesNoModelWhenTheLockCannotBeWritten");
 }
 
+// Command-line usage errors (CLI11 parse errors) follow the same contract: one "tinyptq: error:" line
+// naming the offending option, exit status 2, nothing written; --help still succeeds.
+TEST(HostileCli, UsageErrorsAreOneLine) {
+  TempDir dir;
+  const std::string out = dir.file("q.onnx");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"quantize --model m.onnx --data d -o " + q(out) + " --wbits 12", "--wbits"},
+      {"quantize --model m.onnx -o " + q(out), "--data"},
+      {"eval --model m.onnx --data d --no-such-flag", "--no-such-flag"},
+      {"frobnicate", "subcommand"},
+      {"study --model m.onnx --data d -o " + q(dir.file("s")) + " --jobs 0", "--jobs"},
+  };
+  for (const auto& [args, names] : cases) {
+    const CommandResult r = run_cli(args);
+    expect_clean_failure(r, names, {out}, args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+  }
+  EXPECT_EQ(run_cli("quantize --help").exit_code, 0);
+  report_count("HostileCli.UsageErrorsAreOneLine");
+}
+
 // The address-space cap itself does not break a normal run (so the capped failures above are the
 // inputs' doing), and a huge-but-valid limit request stays cheap.
 TEST(HostileOutputs, CapAllowsNormalRuns) {

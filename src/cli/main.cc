@@ -1,5 +1,6 @@
 // tinyptq: post-training quantization of small neural networks. Entry point: parses the subcommand,
-// runs it, and turns every tinyptq::Error into one "tinyptq: error: ..." line and exit status 1.
+// runs it, and turns every tinyptq::Error into one "tinyptq: error: ..." line and exit status 1 (2 for a
+// command-line usage error).
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <new>
@@ -22,7 +23,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version print and succeed; a usage error is one line and exit status 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "tinyptq: error: " << e.what() << " (run with --help)\n";
+    return 2;
   } catch (const tinyptq::Interrupted& e) {
     std::cerr << "tinyptq: error: " << e.what() << "\n";
     return 128 + e.signal();
