@@ -104,15 +104,20 @@ struct Fp32Engine::Impl {
     return ok;
   }
 
+  // A reference step: its kernel over the plan's whole batch, the result into the step's slot.
+  void run_reference(const Plan& plan, const Step& step, Workspace& ws, const std::vector<const Tensor*>& view) {
+    std::vector<const Tensor*> in;
+    for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
+    ws.slots[plan.slot[step.output]] = fp32_engine::run_step(graph.nodes[step.node], step.ref, step.out_shape, in);
+  }
+
   // One step over the plan's whole batch, items split over the threads.
   void run_step_parallel(const Plan& plan, const Step& step, std::vector<const Tensor*>& view) {
     Workspace& ws = workspaces[0];
     const Node& node = graph.nodes[step.node];
     try {
       if (step.kind == StepKind::kReference) {
-        std::vector<const Tensor*> in;
-        for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
-        ws.slots[plan.slot[step.output]] = fp32_engine::run_step(node, step.ref, step.out_shape, in);
+        run_reference(plan, step, ws, view);
       } else {
         Tensor& out = prepare_float_output(plan, step, ws);
         const float* shared_planes = nullptr;
@@ -147,9 +152,7 @@ struct Fp32Engine::Impl {
       const Node& node = graph.nodes[step.node];
       try {
         if (step.kind == StepKind::kReference) {
-          std::vector<const Tensor*> in;
-          for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
-          ws.slots[plan.slot[step.output]] = fp32_engine::run_step(node, step.ref, step.out_shape, in);
+          run_reference(plan, step, ws, view);
         } else {
           Tensor& out = prepare_float_output(plan, step, ws);
           run_items(*kernels, plan, step, view, out, 0, step.items, nullptr, ws.scratch.data());

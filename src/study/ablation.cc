@@ -56,8 +56,8 @@ QuantRecipe ablation_recipe(size_t step, int wbits, int abits, bool quick) {
 std::vector<StudyConfig> ablation_configs(const StudyOptions& opts) {
   std::vector<StudyConfig> out;
   for (const Width& w : kWidths) {
+    if (opts.quick && w.wbits != 4) continue;  // --quick: the 4-bit rows only
     for (size_t s = 0; s < ablation_steps().size(); ++s) {
-      if (opts.quick && w.wbits != 4) continue;  // --quick: the 4-bit rows only
       StudyConfig c;
       if (opts.quick) c.calib_per_class = kQuickCalibPerClass;
       c.group = "ablation";

@@ -211,20 +211,21 @@ StudyResults run_study(const StudyOptions& opts) {
     b.predicted = r.predicted;
     b.model_bytes = fp32_bytes;
     b.parameters = model.parameter_count();
-    {
-      Graph prepared = prepare_for_quantization(model);
-      for (const auto& n : prepared.nodes)
-        if ((n.op == Op::kConv || n.op == Op::kGemm) && n.inputs.size() > 1)
-          if (const Tensor* w = prepared.initializer(n.inputs[1])) b.packed_weight_bytes += w->size() * 4;
-    }
     b.images_per_second = r.images_per_second;
   }
 
+  // The weight layers (the per-layer sensitivity axis) and the FP32 weight bytes, on the graph the
+  // quantizer sees (BatchNorm folded).
   std::vector<std::string> layers;
   {
-    Graph prepared = prepare_for_quantization(model);
+    const Graph prepared = prepare_for_quantization(model);
     for (const auto& l : plan_quantization(prepared, QuantRecipe{}).layers)
-      if (l.rule.weight_input >= 0) layers.push_back(l.name);
+      if (l.rule.weight_input >= 0) {
+        layers.push_back(l.name);
+        const Node& n = prepared.nodes[size_t(l.node)];
+        if (const Tensor* w = prepared.initializer(n.inputs[size_t(l.rule.weight_input)]))
+          res.fp32.packed_weight_bytes += w->size() * 4;
+      }
   }
   const std::vector<StudyConfig> plan = study_plan(opts, layers);
   res.configs.resize(plan.size());

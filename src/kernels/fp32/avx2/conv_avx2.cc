@@ -66,33 +66,12 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
 
 }  // namespace
 
-void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t /*images*/,
               int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
-  const fp32_ref::Conv2dParams& s = p.shape;
-  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
-  const int64_t plane = s.out_h * s.out_w, in = p.image_in(), out = p.image_out();
-  int64_t planes_image = -1;
+  int64_t scratch_image = -1;
   for (int64_t item = item_begin; item < item_end; ++item) {
-    const int64_t n = item / per_image, r = item % per_image;
-    const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
-    const float* source;
-    if (p.direct) {
-      source = x + n * in;
-    } else if (planes) {
-      source = planes + n * s.in_channels * p.channel_stride;
-    } else {
-      if (planes_image != n) {
-        build_phase_planes(p, x + n * in, scratch, 0, s.in_channels);
-        planes_image = n;
-      }
-      source = scratch;
-    }
-    const int64_t block = g * p.mblocks + mb, m0 = g * s.out_per_group + mb * p.mr;
-    const int64_t rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
-    tile<kConvMr>(p, p.packed.data() + block * p.taps * s.in_per_group * p.mr, p.packed_bias.data() + block * p.mr,
-                  source + g * s.in_per_group * p.channel_stride,
-                  residual ? residual + n * out + m0 * plane : nullptr, y + n * out + m0 * plane, rows,
-                  tile_index * p.nv);
+    const ConvTile t = conv_tile(p, x, residual, y, planes, scratch, item, scratch_image);
+    tile<kConvMr>(p, t.a, t.bias, t.src, t.res, t.y, t.rows, t.word0);
   }
 }
 

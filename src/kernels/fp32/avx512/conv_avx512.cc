@@ -16,18 +16,9 @@ inline const float* shifted(const float* base, int64_t floats) {
   return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
 }
 
-struct TileArgs {
-  const float* a;        // packed weights of this (group, block): [taps][cg][MR]
-  const float* bias;     // [MR]
-  const float* src;      // source of this image and group
-  const float* res;      // residual of this image at the tile's first channel, or null
-  float* y;              // output of this image at the tile's first channel
-  int64_t rows;          // valid output channels (≤ MR)
-  int64_t word0;         // first mask word of the tile
-};
 
 template <int MR, int NV>
-void tile(const ConvPlan& p, const TileArgs& t) {
+void tile(const ConvPlan& p, const ConvTile& t) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
@@ -83,38 +74,11 @@ void tile(const ConvPlan& p, const TileArgs& t) {
 
 }  // namespace
 
-void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
+void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t /*images*/,
               int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
-  const fp32_ref::Conv2dParams& s = p.shape;
-  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
-  const int64_t plane = s.out_h * s.out_w, in = p.image_in(), out = p.image_out();
-  int64_t planes_image = -1;
-  for (int64_t item = item_begin; item < item_end; ++item) {
-    const int64_t n = item / per_image, r = item % per_image;
-    const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
-    const float* source;
-    if (p.direct) {
-      source = x + n * in;
-    } else if (planes) {
-      source = planes + n * s.in_channels * p.channel_stride;
-    } else {
-      if (planes_image != n) {
-        build_phase_planes(p, x + n * in, scratch, 0, s.in_channels);
-        planes_image = n;
-      }
-      source = scratch;
-    }
-    const int64_t block = g * p.mblocks + mb, m0 = g * s.out_per_group + mb * p.mr;
-    TileArgs t;
-    t.a = p.packed.data() + block * p.taps * s.in_per_group * p.mr;
-    t.bias = p.packed_bias.data() + block * p.mr;
-    t.src = source + g * s.in_per_group * p.channel_stride;
-    t.res = residual ? residual + n * out + m0 * plane : nullptr;
-    t.y = y + n * out + m0 * plane;
-    t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
-    t.word0 = tile_index * p.nv;
-    tile<kConvMr, kConvNv>(p, t);
-  }
+  int64_t scratch_image = -1;
+  for (int64_t item = item_begin; item < item_end; ++item)
+    tile<kConvMr, kConvNv>(p, conv_tile(p, x, residual, y, planes, scratch, item, scratch_image));
 }
 
 }  // namespace tinyptq::fp32::avx512

@@ -168,4 +168,35 @@ void conv_run_reference(const ConvPlan& p, const float* x, const float* residual
   }
 }
 
+ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, float* y, const float* planes,
+                   float* scratch, int64_t item, int64_t& scratch_image) {
+  const fp32_ref::Conv2dParams& s = p.shape;
+  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
+  const int64_t plane = s.out_h * s.out_w, out = p.image_out();
+  const int64_t n = item / per_image, r = item % per_image;
+  const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
+  const float* source;
+  if (p.direct) {
+    source = x + n * p.image_in();
+  } else if (planes) {
+    source = planes + n * s.in_channels * p.channel_stride;
+  } else {
+    if (scratch_image != n) {
+      build_phase_planes(p, x + n * p.image_in(), scratch, 0, s.in_channels);
+      scratch_image = n;
+    }
+    source = scratch;
+  }
+  const int64_t block = g * p.mblocks + mb, m0 = g * s.out_per_group + mb * p.mr;
+  ConvTile t;
+  t.a = p.packed.data() + block * p.taps * s.in_per_group * p.mr;
+  t.bias = p.packed_bias.data() + block * p.mr;
+  t.src = source + g * s.in_per_group * p.channel_stride;
+  t.res = residual ? residual + n * out + m0 * plane : nullptr;
+  t.y = y + n * out + m0 * plane;
+  t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
+  t.word0 = tile_index * p.nv;
+  return t;
+}
+
 }  // namespace tinyptq::fp32

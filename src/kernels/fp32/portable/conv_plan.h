@@ -19,6 +19,23 @@ int64_t conv_items(const ConvPlan& p, int64_t images);
 int64_t conv_planes_floats(const ConvPlan& p);
 inline int64_t conv_scratch_floats(const ConvPlan& p) { return conv_planes_floats(p); }
 
+// One work item of an implicit ConvPlan run: an MR-channel block over an nv-word pixel tile of one image.
+struct ConvTile {
+  const float* a;     // packed weights of this (group, block): [taps][cg][MR]
+  const float* bias;  // [MR]
+  const float* src;   // source of this image and group
+  const float* res;   // residual of this image at the tile's first channel, or null
+  float* y;           // output of this image at the tile's first channel
+  int64_t rows;       // valid output channels (≤ MR)
+  int64_t word0;      // first mask word of the tile
+};
+
+// The ISA-independent part of a ConvRunFn: where item `item` reads and writes. The source is x itself
+// (direct plans), the image's precomputed phase planes, or planes built into scratch once per image;
+// scratch_image names the image scratch holds (start with −1).
+ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, float* y, const float* planes,
+                   float* scratch, int64_t item, int64_t& scratch_image);
+
 // Fills channels [c_begin, c_end) of the phase planes of one image x [C][H][W] into planes
 // [C][phases][plane_rows][OW].
 void build_phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end);
