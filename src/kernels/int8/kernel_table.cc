@@ -8,8 +8,8 @@
 #include "kernels/int8/avx2/conv2d_avx2.h"
 #include "kernels/int8/avx2/ops_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
-#include "kernels/int8/avx512/gemm_vnni.h"
 #include "kernels/int8/avx512/ops_avx512.h"
+#include "kernels/int8/gemm_as_conv.h"
 #include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
 #include "kernels/int8/reference/conv2d.h"
@@ -124,8 +124,8 @@ const KernelTable& avx512vnni_kernels() {
     t.isa = "avx512-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
-    t.gemm = {"gemm_u8s8_avx512vnni", avx512vnni::gemm_supports, avx512vnni::gemm_pack,
-              avx512vnni::gemm_scratch_bytes, avx512vnni::gemm};
+    t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>};
     t.add = {"add_u8_avx512", avx512::add};
     t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool};
@@ -136,14 +136,18 @@ const KernelTable& avx512vnni_kernels() {
   return table;
 }
 
-// The AVX2 Conv2D (the VNNI kernel's weight layout; groups = 1) and AVX2 elementwise kernels.
+// The AVX2 Conv2D (the VNNI kernel's weight layout; groups = 1), Gemm on it, AVX2 elementwise and pooling
+// kernels.
 const KernelTable& avx2_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx2";
     t.conv = {"conv2d_nhwc_u8s8_avx2", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx2::conv2d};
+    t.gemm = {"gemm_u8s8_avx2", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>};
     t.add = {"add_u8_avx2", avx2::add};
+    t.avgpool = {"avgpool_nhwc_u8_avx2", avx2::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool};
     t.quantize = {"quantize_f32_u8_avx2", avx2::quantize};
     t.dequantize = {"dequantize_u8_f32_avx2", avx2::dequantize};

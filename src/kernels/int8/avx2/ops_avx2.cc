@@ -22,12 +22,30 @@ inline __m256i load8_u8(const uint8_t* p) {
 
 inline __m256 clamp(__m256 v, __m256 lo, __m256 hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
 
-// round half to even, + zy, 8 lanes (inside [0, 255]) stored as 8 bytes.
-inline void store8_q(uint8_t* y, __m256 v, __m256i zy) {
+// The first n ≤ 8 bytes at p as int32 lanes (lanes ≥ n: 0); reads only those n bytes.
+inline __m256i load_u8_first(const uint8_t* p, int64_t n) {
+  if (n >= 8) return load8_u8(p);
+  uint8_t b[8] = {};
+  std::memcpy(b, p, size_t(n));
+  return load8_u8(b);
+}
+
+// round half to even, + zy, 8 lanes (inside [0, 255]) as 8 bytes.
+inline int64_t q8(__m256 v, __m256i zy) {
   const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zy);
   const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-  const int64_t b = _mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+  return _mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+}
+
+inline void store8_q(uint8_t* y, __m256 v, __m256i zy) {
+  const int64_t b = q8(v, zy);
   std::memcpy(y, &b, 8);
+}
+
+// The first n ≤ 8 of the 8 quantized lanes; writes only those n bytes.
+inline void store_q_first(uint8_t* y, int64_t n, __m256 v, __m256i zy) {
+  const int64_t b = q8(v, zy);
+  std::memcpy(y, &b, size_t(n < 8 ? n : 8));
 }
 
 }  // namespace
@@ -91,6 +109,54 @@ void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, 
       for (int64_t i = 0; i < size; ++i) acc += image[i * channels + c];
       y[n * channels + c] =
           uint8_t(requantize_float(acc, p.multiplier, p.output.zero_point, p.output.min, p.output.max));
+    }
+  }
+}
+
+// Per output pixel: the divisor and multiplier as the reference computes them, then 8 channels at a time
+// Σ (x − zx) over the taps inside the input in int32, requantized as requantize_float.
+void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
+  const PoolShape& s = p.shape;
+  const Window2d& win = s.window;
+  const int64_t channels = s.channels;
+  const __m256i zx = _mm256_set1_epi32(p.input_zero_point);
+  const __m256 lo = _mm256_set1_ps(float(int64_t{p.output.min} - p.output.zero_point));
+  const __m256 hi = _mm256_set1_ps(float(int64_t{p.output.max} - p.output.zero_point));
+  const __m256i zy = _mm256_set1_epi32(p.output.zero_point);
+  for (int64_t n = 0; n < images; ++n) {
+    const uint8_t* image = x + n * s.in_h * s.in_w * channels;
+    uint8_t* out_image = y + n * s.out_h * s.out_w * channels;
+    for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
+      for (int64_t ox = 0; ox < s.out_w; ++ox) {
+        const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
+        int64_t inside = 0, in_padded_extent = 0;
+        for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
+          const int64_t iy = y0 + ky * win.dilation_h;
+          for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
+            const int64_t ix = x0 + kx * win.dilation_w;
+            if (iy < s.in_h + win.pad_bottom && ix < s.in_w + win.pad_right) ++in_padded_extent;
+            inside += iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
+          }
+        }
+        const int64_t divisor = p.count_include_pad ? in_padded_extent : inside;
+        const __m256 mult = _mm256_set1_ps(p.input_scale / (p.output_scale * float(divisor)));
+        uint8_t* out = out_image + (oy * s.out_w + ox) * channels;
+        for (int64_t c = 0; c < channels; c += 8) {
+          const int64_t lanes = channels - c;
+          __m256i acc = _mm256_setzero_si256();
+          for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
+            const int64_t iy = y0 + ky * win.dilation_h;
+            if (iy < 0 || iy >= s.in_h) continue;
+            for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
+              const int64_t ix = x0 + kx * win.dilation_w;
+              if (ix < 0 || ix >= s.in_w) continue;
+              const __m256i v = load_u8_first(image + (iy * s.in_w + ix) * channels + c, lanes);
+              acc = _mm256_add_epi32(acc, _mm256_sub_epi32(v, zx));
+            }
+          }
+          store_q_first(out + c, lanes, clamp(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), mult), lo, hi), zy);
+        }
+      }
     }
   }
 }
