@@ -1,7 +1,7 @@
 // SIMD int8 Conv2D kernels vs ref::conv2d, bit for bit: every conv kernel this CPU can run (each table of
 // available_kernels() and best_kernels()) over a sweep of channel counts, kernels, strides, asymmetric pads,
-// dilations, batches, zero points at the extremes and the worst-case saturating values. Without AVX-512
-// VNNI the sweep still runs on the AVX2 kernel (or the reference).
+// dilations, batches, zero points at the extremes and the worst-case saturating values. Each CPU sweeps
+// the kernels it runs: AVX-512 VNNI, AVX-VNNI (ymm), AVX2, reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -167,8 +167,13 @@ TEST(IntFastConv, BestKernelFollowsTheCpu) {
   const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   const bool avx2 = __builtin_cpu_supports("avx2");
-  EXPECT_EQ(std::string(best_kernels().isa), vnni ? "avx512-vnni" : avx2 ? "avx2" : "reference");
-  EXPECT_EQ(conv_kernels().size(), size_t(1 + vnni + avx2));  // reference + each SIMD kernel, all swept
+  const bool avxvnni = avx2 && __builtin_cpu_supports("avxvnni");
+  EXPECT_EQ(std::string(best_kernels().isa), vnni      ? "avx512-vnni"
+                                             : avxvnni ? "avx-vnni"
+                                             : avx2    ? "avx2"
+                                                       : "reference");
+  // reference + each SIMD kernel, all swept
+  EXPECT_EQ(conv_kernels().size(), size_t(1 + vnni + avx2 + avxvnni));
 }
 
 }  // namespace
@@ -178,12 +183,12 @@ namespace tinyptq::int8 {
 namespace {
 
 // Rows long enough for full 16/8/4-pixel tiles plus every remainder, and 1, 2, 3 and 4 channel blocks
-// (the tile shapes the VNNI kernel picks by out_c).
+// (the tile shapes the VNNI kernels pick by out_c), and last blocks with 8 of 16 channels (24, 40).
 TEST(IntFastConv, WideRowsEveryTileShape) {
   int64_t n = 300;
   for (const ConvKernel* k : conv_kernels())
     for (int64_t in_w : {16, 23, 37})
-      for (int64_t out_c : {16, 32, 48, 64})
+      for (int64_t out_c : {16, 24, 32, 40, 48, 64})
         for (int64_t stride : {1, 2}) {
           Case c;
           c.in_h = 5, c.in_w = in_w, c.in_c = n % 2 ? 3 : 16, c.out_c = out_c, c.seed = uint32_t(++n);

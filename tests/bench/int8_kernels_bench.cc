@@ -1,7 +1,7 @@
 // int8 Conv2D throughput (Google Benchmark; built into tinyptq_microbench):
 //   BM_Int8Conv/<table>/<case>: one ResNet8-like 3×3 Conv (pad 1, stride 1, batch 1) with the conv kernel
-//   of available_kernels()[table] (0 reference, then AVX2, AVX-512 VNNI as the CPU allows).
-//   Cases: 0 = 32×32×16 → 16, 1 = 16×16×32 → 32, 2 = 8×8×64 → 64.
+//   of available_kernels()[table] (0 reference, then AVX2, AVX-VNNI, AVX-512 VNNI as the CPU allows).
+//   Cases: 0 = 32×32×16 → 16, 1 = 16×16×32 → 32, 2 = 8×8×64 → 64, 3 = 32×32×3 → 16 (the first conv).
 //   Counter GMAC/s (multiply-accumulates per second).
 #include <benchmark/benchmark.h>
 
@@ -16,7 +16,7 @@ namespace {
 struct Shape {
   int64_t hw, in_c, out_c;
 };
-constexpr Shape kShapes[] = {{32, 16, 16}, {16, 32, 32}, {8, 64, 64}};
+constexpr Shape kShapes[] = {{32, 16, 16}, {16, 32, 32}, {8, 64, 64}, {32, 3, 16}};
 
 void BM_Int8Conv(benchmark::State& state) {
   const auto tables = available_kernels();
@@ -56,7 +56,7 @@ void BM_Int8Conv(benchmark::State& state) {
                                                 benchmark::Counter::kIsRate);
   state.SetLabel(kernel.name);
 }
-BENCHMARK(BM_Int8Conv)->ArgsProduct({{0, 1, 2}, {0, 1, 2}});
+BENCHMARK(BM_Int8Conv)->ArgsProduct({{0, 1, 2, 3}, {0, 1, 2, 3}});
 
 }  // namespace
 }  // namespace tinyptq::int8

@@ -1,5 +1,6 @@
 // int8 elementwise, pooling and Gemm kernels (Google Benchmark; built into tinyptq_microbench), every kernel
-// table this CPU runs side by side (arg 0: available_kernels() index, 0 = reference), on ResNet8's shapes:
+// table this CPU runs side by side (arg 0: available_kernels() index, 0 = reference, then avx2, avx-vnni,
+// avx512-vnni as the CPU allows; the label names the kernel), on ResNet8's shapes:
 //   BM_Int8Add/<table>: 32×32×16 residual Add with requantization (16384 elements);
 //   BM_Int8Quantize/<table>: the 32×32×3 float input image;
 //   BM_Int8Dequantize/<table>: 4096 elements;
@@ -47,7 +48,7 @@ void BM_Int8Add(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
   state.SetLabel(t->add.name);
 }
-BENCHMARK(BM_Int8Add)->DenseRange(0, 2);
+BENCHMARK(BM_Int8Add)->DenseRange(0, 3);
 
 void BM_Int8Quantize(benchmark::State& state) {
   const KernelTable* t = table_or_skip(state);
@@ -64,7 +65,7 @@ void BM_Int8Quantize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
   state.SetLabel(t->quantize.name);
 }
-BENCHMARK(BM_Int8Quantize)->DenseRange(0, 2);
+BENCHMARK(BM_Int8Quantize)->DenseRange(0, 3);
 
 void BM_Int8Dequantize(benchmark::State& state) {
   const KernelTable* t = table_or_skip(state);
@@ -80,7 +81,7 @@ void BM_Int8Dequantize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
   state.SetLabel(t->dequantize.name);
 }
-BENCHMARK(BM_Int8Dequantize)->DenseRange(0, 2);
+BENCHMARK(BM_Int8Dequantize)->DenseRange(0, 3);
 
 void BM_Int8AvgPool(benchmark::State& state) {
   const KernelTable* t = table_or_skip(state);
@@ -97,7 +98,7 @@ void BM_Int8AvgPool(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 8 * 8 * 64);
   state.SetLabel(t->avgpool.name);
 }
-BENCHMARK(BM_Int8AvgPool)->DenseRange(0, 2);
+BENCHMARK(BM_Int8AvgPool)->DenseRange(0, 3);
 
 void BM_Int8GlobalAvgPool(benchmark::State& state) {
   const KernelTable* t = table_or_skip(state);
@@ -112,7 +113,7 @@ void BM_Int8GlobalAvgPool(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 8 * 8 * 64);
   state.SetLabel(t->global_avgpool.name);
 }
-BENCHMARK(BM_Int8GlobalAvgPool)->DenseRange(0, 2);
+BENCHMARK(BM_Int8GlobalAvgPool)->DenseRange(0, 3);
 
 void BM_Int8Gemm(benchmark::State& state) {
   const KernelTable* t = table_or_skip(state);
@@ -137,7 +138,7 @@ void BM_Int8Gemm(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * rows * k * n);
   state.SetLabel(g.name);
 }
-BENCHMARK(BM_Int8Gemm)->ArgsProduct({{0, 1, 2}, {1, 256}});
+BENCHMARK(BM_Int8Gemm)->ArgsProduct({{0, 1, 2, 3}, {1, 256}});
 
 }  // namespace
 }  // namespace tinyptq::int8

@@ -9,6 +9,7 @@
 #include "kernels/int8/avx2/ops_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/avx512/ops_avx512.h"
+#include "kernels/int8/avxvnni/conv2d_avxvnni.h"
 #include "kernels/int8/gemm_as_conv.h"
 #include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
@@ -156,8 +157,28 @@ const KernelTable& avx2_kernels() {
   return table;
 }
 
+// The AVX-VNNI (ymm vpdpbusd) Conv2D and Gemm on the VNNI weight layout; AVX2 elementwise and pooling
+// kernels (the same functions as the avx2 table).
+const KernelTable& avxvnni_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t = avx2_kernels();
+    t.isa = "avx-vnni";
+    t.conv = {"conv2d_nhwc_u8s8_avxvnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
+              avx512vnni::conv2d_scratch_bytes, avxvnni::conv2d};
+    t.gemm = {"gemm_u8s8_avxvnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avxvnni::conv2d>};
+    return t;
+  }();
+  return table;
+}
+
 bool has_avx2() {
   static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+bool has_avxvnni() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
   return has;
 }
 
@@ -170,12 +191,15 @@ bool has_avx512vnni() {
 }  // namespace
 
 const KernelTable& best_kernels() {
-  return has_avx512vnni() ? avx512vnni_kernels() : has_avx2() ? avx2_kernels() : reference_kernels();
+  if (has_avx512vnni()) return avx512vnni_kernels();
+  if (has_avxvnni()) return avxvnni_kernels();
+  return has_avx2() ? avx2_kernels() : reference_kernels();
 }
 
 std::vector<const KernelTable*> available_kernels() {
   std::vector<const KernelTable*> tables = {&reference_kernels()};
   if (has_avx2()) tables.push_back(&avx2_kernels());
+  if (has_avxvnni()) tables.push_back(&avxvnni_kernels());
   if (has_avx512vnni()) tables.push_back(&avx512vnni_kernels());
   return tables;
 }

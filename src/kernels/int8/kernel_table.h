@@ -218,7 +218,7 @@ struct Kernel {
 };
 
 struct KernelTable {
-  const char* isa = nullptr;  // "reference", later "avx2", "avx512-vnni", ...
+  const char* isa = nullptr;  // "reference", "avx2", "avx-vnni", "avx512-vnni"
   ConvKernel conv;
   GemmKernel gemm;
   Kernel<AddRunFn> add;
@@ -232,9 +232,11 @@ struct KernelTable {
 
 // The plain scalar kernels that define correct behaviour.
 const KernelTable& reference_kernels();
-// The fastest kernels this CPU runs (chosen once from CPUID): AVX-512 VNNI, else AVX2, else reference.
+// The fastest kernels this CPU runs (chosen once from CPUID): AVX-512 VNNI, else AVX-VNNI, else AVX2, else
+// reference.
 const KernelTable& best_kernels();
-// Every table this CPU can run, reference first; tests check each against the reference formulas.
+// Every table this CPU can run, reference first, then avx2, avx-vnni, avx512-vnni as the CPU allows; tests
+// check each against the reference formulas.
 //
 // Adding an ISA: put its kernels in src/kernels/int8/<isa>/<op>_<isa>.cc (that suffix gets the ISA's
 // compiler flags) with exactly the signatures above, its own pack function where it wants another weight
