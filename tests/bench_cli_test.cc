@@ -94,6 +94,8 @@ TEST(BenchCli, BadInputsGiveOneCleanErrorAndNoJson) {
       {"--model " + testing::resnet8_onnx() + " --engine fast" + " --seconds 0.2", "--engine"},
       {"--model " + testing::resnet8_onnx() + " --rounds 0" + " --seconds 0.2", "--rounds"},
       {"--model " + testing::resnet8_onnx() + " --ort-model " + dir.file("ort.onnx") + " --seconds 0.2", "ort.onnx"},
+      {"--model " + testing::resnet8_onnx() + " --kernels avx1024" + " --seconds 0.2", "--kernels"},
+      {"--model " + testing::resnet8_onnx() + " --kernels reference" + " --seconds 0.2", "--kernels"},  // FP32
   };
   for (const Bad& b : cases) {
     const auto r = run_command(bin() + " bench " + b.args + " --json " + json + " 2>&1");
@@ -102,6 +104,25 @@ TEST(BenchCli, BadInputsGiveOneCleanErrorAndNoJson) {
     EXPECT_NE(r.output.find(b.expect), std::string::npos) << b.args << "\n" << r.output;
     EXPECT_FALSE(std::filesystem::exists(json)) << b.args;
   }
+}
+
+// --kernels forces the integer engine's kernel table (named in the output and the JSON); an unknown name
+// is a usage error (exit status 2).
+TEST(BenchCli, KernelsOptionForcesTheIntegerTable) {
+  TempDir dir;
+  const std::string q = dir.file("q.onnx"), json = dir.file("bench.json");
+  const auto made = run_command(bin() + " quantize --model " + testing::resnet8_onnx() + " --data " +
+                                testing::cifar_dir() + " --preset ort-uint8 -o " + q);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string table = __builtin_cpu_supports("avx2") ? "avx2" : "reference";
+  const auto r = run_command(bin() + " bench --model " + q + " --kernels " + table +
+                             " --batch 2 --threads 1 --seconds 0.1 --describe --json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("integer engine (" + table), std::string::npos) << r.output;
+  EXPECT_EQ(read_json(json).at("kernels").get<std::string>(), table);
+  const auto bad = run_command(bin() + " bench --model " + q + " --kernels avx1024 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--kernels"), std::string::npos) << bad.output;
 }
 
 }  // namespace

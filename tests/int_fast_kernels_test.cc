@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/int8/kernel_table.h"
 #include "kernels/int8/reference/conv2d.h"
 
@@ -174,6 +175,17 @@ TEST(IntFastConv, BestKernelFollowsTheCpu) {
                                                        : "reference");
   // reference + each SIMD kernel, all swept
   EXPECT_EQ(conv_kernels().size(), size_t(1 + vnni + avx2 + avxvnni));
+}
+
+TEST(IntFastConv, KernelTablesByName) {
+  for (const KernelTable* t : available_kernels()) EXPECT_EQ(&kernels_by_name(t->isa), t);
+  EXPECT_EQ(&kernels_by_name("best"), &best_kernels());
+  EXPECT_THROW(kernels_by_name("avx1024"), Error);
+  for (const char* name : kKernelTableNames) {  // every known name: its table, or "needs CPU features"
+    bool runs = false;
+    for (const KernelTable* t : available_kernels()) runs = runs || std::string(t->isa) == name;
+    if (!runs) EXPECT_THROW(kernels_by_name(name), Error) << name;
+  }
 }
 
 }  // namespace

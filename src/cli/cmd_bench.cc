@@ -17,6 +17,7 @@
 #include "engine/shape_inference.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
+#include "kernels/int8/kernel_table.h"
 #include "ort/ort_runner.h"
 
 namespace tinyptq::cli {
@@ -25,6 +26,7 @@ namespace {
 
 struct BenchArgs {
   std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto", ort_model;
+  std::string kernels = "best";  // integer kernel table: int8::kKernelTableNames or "best"
   double seconds = 2;
   int64_t rounds = 1;
   bool compare_ort = false, describe = false;
@@ -64,6 +66,7 @@ void run_bench(const BenchArgs& a) {
   const bool compare_ort = a.compare_ort || !a.ort_model.empty();
   const std::string ort_model = a.ort_model.empty() ? a.model : a.ort_model;
   if (!a.ort_model.empty()) check(std::filesystem::is_regular_file(a.ort_model), a.ort_model + ": no such model file (--ort-model)");
+  const int8::KernelTable& int8_kernels = int8::kernels_by_name(a.kernels);  // Error if the CPU lacks it
   Graph g = load_model(a.model);
   const EngineKind kind = a.engine == "int"     ? EngineKind::kInteger
                           : a.engine == "float" ? EngineKind::kFloat
@@ -87,11 +90,13 @@ void run_bench(const BenchArgs& a) {
   for (const int64_t threads : thread_counts) {
     std::unique_ptr<Engine> engine;
     try {
-      engine = make_engine(g, int(threads), kind);
+      engine = make_engine(g, int(threads), kind, &int8_kernels);
     } catch (const Error& e) {
       throw Error(a.model + ": " + e.what());
     }
     backend = engine->backend();
+    check(backend == "int8" || a.kernels == "best",
+          "--kernels selects the integer engine's kernels, and " + a.model + " runs on the FP32 engine");
     if (a.describe && threads == thread_counts.front()) std::cout << engine->describe() << "\n";
     const bench::MacPeak& mp = backend == "int8" ? peak.int8 : peak.fp32;
     for (const int64_t batch : batches) {
@@ -161,6 +166,7 @@ void run_bench(const BenchArgs& a) {
     j["schema_version"] = 1;
     j["model_path"] = a.model;
     j["engine"] = backend;
+    if (backend == "int8") j["kernels"] = int8_kernels.isa;
     j["macs_per_image"] = macs;
     j["peak"] = {{"cpu_mhz", peak.cpu_mhz},
                  {"formula", "peak = threads * macs_per_instruction * instructions_per_cycle * clock, "
@@ -180,7 +186,8 @@ void run_bench(const BenchArgs& a) {
     header.push_back("ours/ORT");
   }
   if (compare_ort && ort_model != a.model) std::cout << "ONNX Runtime runs " << ort_model << "\n";
-  std::cout << a.model << " (" << backend << " engine, " << fixed(double(macs) / 1e6, 2)
+  const std::string kernels = backend == "int8" ? std::string(int8_kernels.isa) + " kernels, " : "";
+  std::cout << a.model << " (" << backend << " engine, " << kernels << fixed(double(macs) / 1e6, 2)
             << " M MAC/image)\n"
             << "peak per thread: " << fixed(mp.macs_per_second / 1e9, 1) << " G MAC/s (" << mp.instruction << ", "
             << mp.macs_per_instruction << " MAC/instruction, " << fixed(mp.instructions_per_cycle, 2)
@@ -208,6 +215,13 @@ void add_bench_command(CLI::App& app) {
                   "Run ONNX Runtime on this model instead of --model (e.g. its fastest int8 model); implies "
                   "--compare-ort");
   cmd->add_option("--engine", args->engine, "auto (integer engine for QDQ models), int, or float")
+      ->capture_default_str();
+  std::vector<std::string> kernel_names = {"best"};
+  for (const char* name : int8::kKernelTableNames) kernel_names.push_back(name);
+  cmd->add_option("--kernels", args->kernels,
+                  "Integer engine kernel table: best (the fastest this CPU runs), avx512-vnni, avx-vnni, avx2 "
+                  "or reference")
+      ->check(CLI::IsMember(kernel_names))
       ->capture_default_str();
   cmd->add_flag("--describe", args->describe, "Print the integer engine's plan (steps and kernels)");
   cmd->callback([args] { run_bench(*args); });

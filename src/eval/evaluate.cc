@@ -25,7 +25,8 @@ class Fp32Backend : public Engine {
 
 class IntBackend : public Engine {
  public:
-  IntBackend(const Graph& g, int threads) : engine_(g, IntEngineOptions{threads}) {}
+  IntBackend(const Graph& g, int threads, const int8::KernelTable* kernels)
+      : engine_(g, IntEngineOptions{threads, kernels}) {}
   std::vector<Tensor> run(const Tensor& input) override { return engine_.run(input); }
   std::string backend() const override { return "int8"; }
   std::string describe() const override { return engine_.describe(); }
@@ -40,9 +41,10 @@ Shape batch_shape(Layout layout, int64_t n) {
 
 }  // namespace
 
-std::unique_ptr<Engine> make_engine(const Graph& g, int threads, EngineKind kind) {
+std::unique_ptr<Engine> make_engine(const Graph& g, int threads, EngineKind kind,
+                                    const int8::KernelTable* int8_kernels) {
   if (kind == EngineKind::kInteger || (kind == EngineKind::kAuto && is_qdq_graph(g)))
-    return std::make_unique<IntBackend>(g, threads);
+    return std::make_unique<IntBackend>(g, threads, int8_kernels);
   return std::make_unique<Fp32Backend>(g, threads);
 }
 

@@ -10,6 +10,10 @@
 
 namespace tinyptq {
 
+namespace int8 {
+struct KernelTable;
+}
+
 // Runs a model: the integer engine for QDQ graphs, the FP32 engine otherwise.
 class Engine {
  public:
@@ -19,7 +23,9 @@ class Engine {
   virtual std::string describe() const { return ""; }  // the integer engine's plan; empty for FP32
 };
 enum class EngineKind { kAuto, kInteger, kFloat };  // auto: integer for QDQ graphs, float otherwise
-std::unique_ptr<Engine> make_engine(const Graph& g, int threads = 1, EngineKind kind = EngineKind::kAuto);
+// int8_kernels: the integer engine's kernel table (null = int8::best_kernels()); the FP32 engine ignores it.
+std::unique_ptr<Engine> make_engine(const Graph& g, int threads = 1, EngineKind kind = EngineKind::kAuto,
+                                    const int8::KernelTable* int8_kernels = nullptr);
 
 struct ClassAccuracy {
   std::string class_name;

@@ -204,4 +204,18 @@ std::vector<const KernelTable*> available_kernels() {
   return tables;
 }
 
+const KernelTable& kernels_by_name(const std::string& isa) {
+  if (isa == "best") return best_kernels();
+  for (const KernelTable* t : available_kernels())
+    if (isa == t->isa) return *t;
+  std::string names;
+  bool known = false;
+  for (const char* name : kKernelTableNames) {
+    names += std::string(name) + ", ";
+    known = known || isa == name;
+  }
+  check(known, "unknown integer kernel table '" + isa + "' (" + names + "or best)");
+  throw Error("integer kernel table '" + isa + "' needs CPU features this machine lacks");
+}
+
 }  // namespace tinyptq::int8

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/fp32/reference/window2d.h"
@@ -244,5 +245,10 @@ const KernelTable& best_kernels();
 // for the others); build its table in kernel_table.cc and list it here and in best_kernels() behind a
 // CPUID check.
 std::vector<const KernelTable*> available_kernels();
+// Names of every integer table in preference order, whatever this CPU runs.
+inline constexpr const char* kKernelTableNames[] = {"avx512-vnni", "avx-vnni", "avx2", "reference"};
+// The table named `isa` (one of kKernelTableNames, or "best"); throws Error when the name is unknown or
+// this CPU cannot run that table.
+const KernelTable& kernels_by_name(const std::string& isa);
 
 }  // namespace tinyptq::int8
