@@ -194,7 +194,7 @@ TEST(IntFastConv, KernelTablesByName) {
 namespace tinyptq::int8 {
 namespace {
 
-// Rows long enough for full 16/8/4-pixel tiles plus every remainder, and 1, 2, 3 and 4 channel blocks
+// Rows long enough for full 16/8/6/4/3-pixel tiles plus every remainder, and 1, 2, 3 and 4 channel blocks
 // (the tile shapes the VNNI kernels pick by out_c), and last blocks with 8 of 16 channels (24, 40).
 TEST(IntFastConv, WideRowsEveryTileShape) {
   int64_t n = 300;

@@ -1,5 +1,5 @@
-// Weight packing and the zero-point-padded source for the VNNI (and AVX2) Conv2D; plain C++ (no ISA
-// flags), so any CPU may run it.
+// Weight packing of the VNNI Conv2Ds (AVX-512 and AVX-VNNI) and the zero-point-padded source every SIMD
+// Conv2D reads; plain C++ (no ISA flags), so any CPU may run it.
 #include "kernels/int8/avx512/conv2d_vnni.h"
 
 #include <algorithm>
