@@ -235,6 +235,76 @@ TEST(Fp32FastKernels, ElementwiseMatchScalarFormulas) {
   }
 }
 
+TEST(Fp32FastKernels, PhasePlanesAreTheSameBitsAsThePortableBuilder) {
+  std::mt19937 rng(13);
+  // Widths around the 8/16-float vector widths (odd ones end a stride-2 row mid-vector), strides 1–3,
+  // pads that add rows and columns on either side.
+  struct PlaneCase {
+    int64_t c, h, w, k, s, pt, pl, pb, pr;
+  };
+  std::vector<PlaneCase> cases = {{16, 32, 32, 3, 2, 0, 0, 1, 1}, {16, 32, 32, 1, 2, 0, 0, 0, 0},
+                                  {32, 16, 16, 3, 2, 1, 1, 1, 1}, {3, 7, 7, 3, 2, 1, 1, 1, 1},
+                                  {2, 5, 33, 3, 2, 0, 2, 1, 0},   {1, 9, 31, 1, 2, 0, 0, 0, 0},
+                                  {2, 6, 17, 3, 2, 1, 1, 0, 1},   {2, 12, 12, 5, 3, 2, 1, 2, 3},
+                                  {1, 3, 64, 3, 2, 1, 1, 1, 1},   {2, 4, 2, 3, 2, 1, 1, 1, 1}};
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (k->conv.mr == 0) continue;
+    for (const PlaneCase& pc : cases) {
+      std::ostringstream name;
+      name << k->isa << " C" << pc.c << " " << pc.h << "x" << pc.w << " k" << pc.k << " s" << pc.s << " pads "
+           << pc.pt << "," << pc.pl << "," << pc.pb << "," << pc.pr;
+      SCOPED_TRACE(name.str());
+      ref::Window2d win;
+      win.kernel_h = win.kernel_w = pc.k, win.stride_h = win.stride_w = pc.s;
+      win.pad_top = pc.pt, win.pad_left = pc.pl, win.pad_bottom = pc.pb, win.pad_right = pc.pr;
+      const auto p = ref::make_conv2d_params({1, pc.c, pc.h, pc.w}, {4, pc.c, pc.k, pc.k}, win, 1);
+      std::vector<float> w(size_t(4 * pc.c * pc.k * pc.k), 0.5f);
+      const auto plan = fp32::make_conv_plan(p, w.data(), nullptr, -kInf, kInf, k->conv);
+      ASSERT_TRUE(plan.implicit && !plan.direct);
+      const auto x = random_floats(rng, pc.c * pc.h * pc.w);
+      const int64_t n = fp32::conv_planes_floats(plan);
+      std::vector<float> want(size_t(n), -7.0f), got(size_t(n), -9.0f);
+      fp32::build_phase_planes(plan, x.data(), want.data(), 0, pc.c);
+      plan.build_planes(plan, x.data(), got.data(), 0, 1);  // channel ranges compose
+      plan.build_planes(plan, x.data(), got.data(), 1, pc.c);
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), size_t(n) * sizeof(float)));
+    }
+  }
+}
+
+TEST(Fp32FastKernels, PlaneMeanAndTransposeMatchReference) {
+  std::mt19937 rng(17);
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    for (int64_t size : {1, 7, 16, 17, 64, 100, 1024}) {
+      const int64_t planes = 5;
+      const auto x = random_floats(rng, planes * size, -4, 4);
+      const auto p = ref::make_global_averagepool_params({1, planes, size, 1});
+      std::vector<float> want(static_cast<size_t>(planes)), got(static_cast<size_t>(planes), -7.0f);
+      ref::global_averagepool(p, x.data(), want.data());
+      k->plane_mean.run(x.data(), got.data(), size, 0, 2);
+      k->plane_mean.run(x.data(), got.data(), size, 2, planes);
+      const int64_t bad = first_mismatch(got.data(), want.data(), planes);
+      EXPECT_EQ(bad, -1) << k->isa << " plane size " << size << ": plane " << bad << " got " << got[bad] << ", want "
+                         << want[bad];
+    }
+    for (auto [n, h, w, c] : {std::tuple{1, 32, 32, 3}, {2, 5, 7, 17}, {1, 1, 1, 1}, {3, 16, 1, 33}}) {
+      for (const std::vector<int64_t>& perm : {std::vector<int64_t>{0, 3, 1, 2}, {0, 2, 3, 1}}) {
+        const Shape xs = {n, h, w, c};
+        const auto tp = ref::make_transpose_params(xs, perm);
+        const auto x = random_floats(rng, num_elements(xs));
+        std::vector<float> want(x.size()), got(x.size(), -7.0f);
+        ref::transpose(tp, x.data(), want.data());
+        // perm (0, 3, 1, 2): rows = h·w, cols = c; (0, 2, 3, 1): rows = h, cols = w·c.
+        const int64_t rows = perm[1] == 3 ? h * w : h, cols = perm[1] == 3 ? c : w * c;
+        for (int64_t i = 0; i < n; ++i)
+          k->transpose2d.run(x.data() + i * rows * cols, got.data() + i * rows * cols, rows, cols);
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), x.size() * sizeof(float)))
+            << k->isa << " transpose " << shape_str(xs) << " perm " << perm[1] << perm[2] << perm[3];
+      }
+    }
+  }
+}
+
 // ---- Engine -------------------------------------------------------------------------------------------------
 
 // Every value of g computed node by node with the reference kernels (the engine's semantics by definition).

@@ -66,6 +66,14 @@ void run_items(const fp32::KernelTable& k, const Plan& plan, const Step& step,
       k.add_clamp.run(in(0) + first, in(1) + first, y + first, len, step.lo, step.hi);
       return;
     case StepKind::kCopy: std::memcpy(y + first, in(0) + first, size_t(len) * sizeof(float)); return;
+    case StepKind::kMean:
+      k.plane_mean.run(in(0), y, step.cols, begin * fp32_engine::kMeanChunk,
+                       std::min(end * fp32_engine::kMeanChunk, step.count));
+      return;
+    case StepKind::kTranspose2d:
+      for (int64_t n = begin; n < end; ++n)
+        k.transpose2d.run(in(0) + n * step.rows * step.cols, y + n * step.rows * step.cols, step.rows, step.cols);
+      return;
     case StepKind::kReference: return;
   }
 }
@@ -83,8 +91,14 @@ struct Fp32Engine::Impl {
   std::vector<Workspace> workspaces;  // per thread
   std::vector<float> planes;          // layer-wise Conv phase planes of the whole batch
 
-  // Chunk size giving each thread a few chunks to balance with.
-  int64_t grain(int64_t items) const { return std::max<int64_t>(1, items / (int64_t(pool->size()) * 4)); }
+  // Layer-wise chunks: one contiguous share per thread. Items are ordered pixel tile before channel block,
+  // so a thread keeps the same image region from layer to layer and reads mostly what it wrote itself
+  // (the cross-core traffic of finer interleaved chunks cost more than the balance they bought). A worker
+  // that starts late finds its share taken by the others: never slower than one thread.
+  int64_t grain(int64_t items) const {
+    const int64_t t = pool->size();
+    return std::max<int64_t>(1, (items + t - 1) / t);
+  }
 
   const Plan& plan_for(const Shape& shape, bool fused) {
     for (auto& p : plans)
@@ -131,7 +145,7 @@ struct Fp32Engine::Impl {
           pool->parallel_for(images * channels, grain(images * channels), [&](int, int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) {
               const int64_t n = i / channels, ch = i % channels;
-              fp32::build_phase_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
+              c.build_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
             }
           });
           shared_planes = planes.data();

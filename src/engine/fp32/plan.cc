@@ -59,6 +59,8 @@ class PlanBuilder {
           emit_clamp(head);
         } else if (node.op == Op::kGemm && gemm_ok(head)) {
           emit_gemm(head);
+        } else if (emit_mean(head) || emit_transpose2d(head)) {
+          // emitted
         } else if ((node.op == Op::kIdentity || node.op == Op::kFlatten || node.op == Op::kReshape) &&
                    plan_.dtypes[v_.node_inputs[head][0]] == DType::kFloat32) {
           emit_copy(head);
@@ -247,6 +249,56 @@ class PlanBuilder {
                                                                    c ? c->f.data() : nullptr));
     s.items = std::max<int64_t>(1, params.m);
   }
+  // Whole-input AveragePool (no pads, 1×1 output) or GlobalAveragePool of a float tensor: a kMean step.
+  bool emit_mean(int n) {
+    const Node& node = g_.nodes[n];
+    if (!float_value(v_.node_inputs[n][0])) return false;
+    int64_t planes = 0, size = 0;
+    if (node.op == Op::kGlobalAveragePool) {
+      const auto p = std::get<fp32_ref::GlobalAveragePoolParams>(make_step(node, plan_.shapes_by_name, g_));
+      planes = p.batch * p.channels, size = p.inner;
+    } else if (node.op == Op::kAveragePool) {
+      const auto p = std::get<fp32_ref::Pool2dParams>(make_step(node, plan_.shapes_by_name, g_));
+      const fp32_ref::Window2d& w = p.window;
+      const bool whole = w.kernel_h == p.in_h && w.kernel_w == p.in_w && w.dilation_h == 1 && w.dilation_w == 1 &&
+                         w.pad_top == 0 && w.pad_left == 0 && w.pad_bottom == 0 && w.pad_right == 0 &&
+                         p.out_h == 1 && p.out_w == 1;
+      if (!whole) return false;
+      planes = p.batch * p.channels, size = p.in_h * p.in_w;
+    } else {
+      return false;
+    }
+    Step& s = add_step(StepKind::kMean, {n});
+    s.inputs = {v_.node_inputs[n][0]};
+    s.count = planes;
+    s.cols = size;
+    s.items = std::max<int64_t>(1, (planes + kMeanChunk - 1) / kMeanChunk);
+    return true;
+  }
+
+  // A float Transpose with perm (0, k+1, ..., r−1, 1, ..., k), 0 < k < r − 1: per image, the [rows][cols]
+  // matrix with rows = d1·…·dk, cols = d(k+1)·…·d(r−1) transposed (NHWC → NCHW is k = 2).
+  bool emit_transpose2d(int n) {
+    const Node& node = g_.nodes[n];
+    const int in = v_.node_inputs[n][0];
+    if (node.op != Op::kTranspose || !float_value(in)) return false;
+    const Shape& x = shape(in);
+    const auto& perm = node.attrs.perm;
+    const int64_t r = int64_t(x.size());
+    if (r < 3 || int64_t(perm.size()) != r || perm[0] != 0) return false;
+    const int64_t k = perm[1] - 1;  // axes 1..k move to the end
+    if (k < 1 || k >= r - 1) return false;
+    for (int64_t d = 1; d < r; ++d)
+      if (perm[d] != (d <= r - 1 - k ? d + k : d - (r - 1 - k))) return false;
+    make_step(node, plan_.shapes_by_name, g_);  // validates as the reference would
+    Step& s = add_step(StepKind::kTranspose2d, {n});
+    s.inputs = {in};
+    s.rows = num_elements(Shape(x.begin() + 1, x.begin() + 1 + k));
+    s.cols = num_elements(Shape(x.begin() + 1 + k, x.end()));
+    s.items = std::max<int64_t>(1, x[0]);
+    return true;
+  }
+
   void emit_reference(int n) {
     StepParams params = make_step(g_.nodes[n], plan_.shapes_by_name, g_);
     Step& s = add_step(StepKind::kReference, {n});

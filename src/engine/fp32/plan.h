@@ -20,7 +20,7 @@
 
 namespace tinyptq::fp32_engine {
 
-enum class StepKind { kConv, kGemm, kClamp, kAddClamp, kCopy, kReference };
+enum class StepKind { kConv, kGemm, kClamp, kAddClamp, kCopy, kMean, kTranspose2d, kReference };
 
 struct Step {
   StepKind kind = StepKind::kReference;
@@ -31,6 +31,7 @@ struct Step {
   int64_t items = 1;          // independent work items (threads split them)
   int64_t count = 0;          // kClamp / kAddClamp / kCopy: elements
   float lo = 0, hi = 0;       // kClamp / kAddClamp
+  int64_t rows = 0, cols = 0;  // kTranspose2d: per image [rows][cols] → [cols][rows]; kMean: cols = plane size
   std::shared_ptr<const fp32::ConvPlan> conv;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference
@@ -38,6 +39,8 @@ struct Step {
 
 // Elements per work item of the elementwise steps.
 inline constexpr int64_t kElementwiseChunk = 8192;
+// Planes per work item of kMean steps.
+inline constexpr int64_t kMeanChunk = 256;
 
 // What a plan needs to know about the graph's values (built once by the engine).
 struct ValueTable {

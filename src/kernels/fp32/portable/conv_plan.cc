@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/fp32/portable/phase_planes_impl.h"
+
 namespace tinyptq::fp32 {
 
 namespace {
@@ -35,6 +37,7 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
   if (taps * vectors > kMaxMaskWords) return p;
 
   p.implicit = true;
+  p.build_planes = kernel.planes ? kernel.planes : build_phase_planes;
   p.mr = kernel.mr;
   p.nv = kernel.nv;
   p.taps = taps;
@@ -123,32 +126,7 @@ int64_t conv_planes_floats(const ConvPlan& p) {
 }
 
 void build_phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
-  const fp32_ref::Window2d& win = p.shape.window;
-  const int64_t H = p.shape.in_h, W = p.shape.in_w, OW = p.shape.out_w;
-  const int64_t sh = win.stride_h, sw = win.stride_w, phases = int64_t(p.phase_h.size());
-  for (int64_t c = c_begin; c < c_end; ++c) {
-    const float* xc = x + c * H * W;
-    for (int64_t ph = 0; ph < phases; ++ph) {
-      float* dst = planes + c * p.channel_stride + ph * p.plane_rows * OW;
-      const int64_t aw = p.phase_w[ph];
-      // Columns j < jend read iw = sw·j + aw < W.
-      const int64_t jend = std::min(OW, W > aw ? (W - aw + sw - 1) / sw : int64_t(0));
-      for (int64_t r = 0; r < p.plane_rows; ++r, dst += OW) {
-        const int64_t ih = sh * (r + p.row0) + p.phase_h[ph];
-        if (ih < 0 || ih >= H) {
-          std::fill(dst, dst + OW, 0.0f);
-          continue;
-        }
-        const float* src = xc + ih * W + aw;
-        if (sw == 1) {
-          std::copy(src, src + jend, dst);
-        } else {
-          for (int64_t j = 0; j < jend; ++j) dst[j] = src[j * sw];
-        }
-        std::fill(dst + jend, dst + OW, 0.0f);
-      }
-    }
-  }
+  phase_planes_loop(p, x, planes, c_begin, c_end, copy_strided);
 }
 
 void conv_run_reference(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
@@ -182,7 +160,7 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
     source = planes + n * s.in_channels * p.channel_stride;
   } else {
     if (scratch_image != n) {
-      build_phase_planes(p, x + n * p.image_in(), scratch, 0, s.in_channels);
+      p.build_planes(p, x + n * p.image_in(), scratch, 0, s.in_channels);
       scratch_image = n;
     }
     source = scratch;
