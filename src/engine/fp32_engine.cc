@@ -125,17 +125,20 @@ struct Fp32Engine::Impl {
     ws.slots[plan.slot[step.output]] = fp32_engine::run_step(graph.nodes[step.node], step.ref, step.out_shape, in);
   }
 
-  // One step over the plan's whole batch, items split over the threads.
-  void run_step_parallel(const Plan& plan, const Step& step, std::vector<const Tensor*>& view) {
+  // Step i over the plan's whole batch, items split over the threads; with step i + 1 too when that one
+  // reuses step i's phase planes (one pass over both steps' items). Returns the number of steps run.
+  size_t run_step_parallel(const Plan& plan, size_t i, std::vector<const Tensor*>& view) {
+    const Step& step = plan.steps[i];
+    const Step* guest = i + 1 < plan.steps.size() && plan.steps[i + 1].reuse_planes ? &plan.steps[i + 1] : nullptr;
     Workspace& ws = workspaces[0];
-    const Node& node = graph.nodes[step.node];
     try {
       if (step.kind == StepKind::kReference) {
         run_reference(plan, step, ws, view);
       } else {
         Tensor& out = prepare_float_output(plan, step, ws);
+        Tensor* guest_out = guest ? &prepare_float_output(plan, *guest, ws) : nullptr;
         const float* shared_planes = nullptr;
-        if (step.kind == StepKind::kConv && pool->size() > 1 && fp32::conv_planes_floats(*step.conv) > 0) {
+        if (step.kind == StepKind::kConv && (pool->size() > 1 || guest) && fp32::conv_planes_floats(*step.conv) > 0) {
           // Phase planes once per image and channel, before the tiles that read them.
           const fp32::ConvPlan& c = *step.conv;
           const int64_t images = plan.input_shape[0], per = fp32::conv_planes_floats(c);
@@ -143,21 +146,28 @@ struct Fp32Engine::Impl {
           if (planes.size() < size_t(images * per)) planes.resize(size_t(images * per));
           const float* x = view[step.inputs[0]]->f.data();
           pool->parallel_for(images * channels, grain(images * channels), [&](int, int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) {
-              const int64_t n = i / channels, ch = i % channels;
+            for (int64_t k = b; k < e; ++k) {
+              const int64_t n = k / channels, ch = k % channels;
               c.build_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
             }
           });
           shared_planes = planes.data();
         }
-        pool->parallel_for(step.items, grain(step.items), [&](int w, int64_t b, int64_t e) {
-          run_items(*kernels, plan, step, view, out, b, e, shared_planes, workspaces[w].scratch.data());
+        const int64_t first = step.items, total = first + (guest ? guest->items : 0);
+        pool->parallel_for(total, grain(total), [&](int w, int64_t b, int64_t e) {
+          float* scratch = workspaces[w].scratch.data();
+          if (b < first) run_items(*kernels, plan, step, view, out, b, std::min(e, first), shared_planes, scratch);
+          if (e > first)
+            run_items(*kernels, plan, *guest, view, *guest_out, std::max(b, first) - first, e - first, shared_planes,
+                      scratch);
         });
       }
     } catch (const Error& e) {
-      throw Error(fp32_engine::node_label(node) + ": " + e.what());
+      throw Error(fp32_engine::node_label(graph.nodes[step.node]) + ": " + e.what());
     }
     view[step.output] = &ws.slots[plan.slot[step.output]];
+    if (guest) view[guest->output] = &ws.slots[plan.slot[guest->output]];
+    return guest ? 2 : 1;
   }
 
   // All steps of a batch-1 plan on one image, in one thread.
@@ -169,7 +179,9 @@ struct Fp32Engine::Impl {
           run_reference(plan, step, ws, view);
         } else {
           Tensor& out = prepare_float_output(plan, step, ws);
-          run_items(*kernels, plan, step, view, out, 0, step.items, nullptr, ws.scratch.data());
+          // A plane-reusing Conv follows the Conv that just built this image's planes in scratch.
+          const float* planes_built = step.reuse_planes ? ws.scratch.data() : nullptr;
+          run_items(*kernels, plan, step, view, out, 0, step.items, planes_built, ws.scratch.data());
         }
       } catch (const Error& e) {
         throw Error(fp32_engine::node_label(node) + ": " + e.what());
@@ -226,9 +238,10 @@ struct Fp32Engine::Impl {
     std::vector<const Tensor*> view(values.initializer);
     view[values.input_id] = &input;
     if (tap) tap(values.names[values.input_id], input);
-    for (const Step& step : plan.steps) {
-      run_step_parallel(plan, step, view);
-      if (tap) tap(values.names[step.output], *view[step.output]);
+    for (size_t i = 0; i < plan.steps.size();) {
+      const size_t ran = run_step_parallel(plan, i, view);
+      for (size_t k = i; tap && k < i + ran; ++k) tap(values.names[plan.steps[k].output], *view[plan.steps[k].output]);
+      i += ran;
     }
     std::vector<Tensor> outputs;
     for (int v : values.output_ids) outputs.push_back(*view[v]);

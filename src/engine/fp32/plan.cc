@@ -71,6 +71,7 @@ class PlanBuilder {
         throw Error(node_label(node) + ": " + e.what());
       }
     }
+    share_phase_planes();
   }
 
  private:
@@ -155,6 +156,32 @@ class PlanBuilder {
       }
     }
     extend_clamp(chain);
+  }
+
+  // Consecutive phased Convs of one input (a strided 3×3 and its 1×1 shortcut): the second adopts the first's
+  // phase layout when its taps fit in it, the pair swapped first when only the other way fits. The two must
+  // not read each other's output.
+  void share_phase_planes() {
+    auto& steps = plan_.steps;
+    auto pair = [](Step& host, Step& guest) {
+      fp32::ConvPlan c = *guest.conv;
+      if (!fp32::adopt_phase_layout(c, *host.conv)) return false;
+      guest.conv = std::make_shared<const fp32::ConvPlan>(std::move(c));
+      guest.reuse_planes = true;
+      return true;
+    };
+    for (size_t i = 0; i + 1 < steps.size(); ++i) {
+      Step &a = steps[i], &b = steps[i + 1];
+      if (a.kind != StepKind::kConv || b.kind != StepKind::kConv || a.inputs[0] != b.inputs[0] ||
+          a.inputs[1] == b.output || b.inputs[1] == a.output)
+        continue;
+      if (pair(a, b)) {
+        ++i;
+      } else if (pair(b, a)) {
+        std::swap(a, b);
+        ++i;
+      }
+    }
   }
 
   Step& add_step(StepKind kind, const std::vector<int>& chain) {
@@ -381,6 +408,12 @@ Plan make_plan(const Graph& graph, const ValueTable& values, const Shape& input_
       if (v >= 0 && first && plan.slot[v] >= 0 && !keep[v] && last_use[v] == int(s))
         free_slots.push_back(plan.slot[v]);
     }
+  }
+  // A pair run in one pass writes both outputs at once: they need distinct slots (a dead first output's
+  // slot may have been handed to the second).
+  for (size_t s = 1; s < plan.steps.size(); ++s) {
+    Step& guest = plan.steps[s];
+    if (guest.reuse_planes && plan.slot[guest.output] == plan.slot[plan.steps[s - 1].output]) guest.reuse_planes = false;
   }
   return plan;
 }

@@ -33,6 +33,9 @@ struct Step {
   float lo = 0, hi = 0;       // kClamp / kAddClamp
   int64_t rows = 0, cols = 0;  // kTranspose2d: per image [rows][cols] → [cols][rows]; kMean: cols = plane size
   std::shared_ptr<const fp32::ConvPlan> conv;
+  // kConv: reads the phase planes the step before it built (a Conv of the same input whose layout this
+  // plan adopted, fp32::adopt_phase_layout); the engine runs the two in one pass over the threads.
+  bool reuse_planes = false;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference
 };
