@@ -272,6 +272,52 @@ TEST(Fp32FastKernels, PhasePlanesAreTheSameBitsAsThePortableBuilder) {
   }
 }
 
+TEST(Fp32FastKernels, ShortcutConvReadsTheStridedConvsPhasePlanes) {
+  std::mt19937 rng(19);
+  struct PairCase {
+    int64_t c, hw, host_pad_begin, host_pad_end, guest_k, guest_pad_begin, guest_pad_end;
+    bool fits;
+  };
+  // ResNet8's (Keras "same", stride 2: pads 0/1 and 1×1 pad 0), symmetric pads (the 1×1 reads phase (1,1)
+  // of a pad-1 3×3: present), and a guest whose taps need rows the host's planes lack.
+  const PairCase cases[] = {{16, 32, 0, 1, 1, 0, 0, true}, {8, 15, 1, 1, 1, 0, 0, true}, {4, 16, 0, 1, 3, 2, 0, false}};
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (k->conv.mr == 0) continue;
+    for (const PairCase& pc : cases) {
+      SCOPED_TRACE(std::string(k->isa) + " C" + std::to_string(pc.c) + " " + std::to_string(pc.hw) + " guest k" +
+                   std::to_string(pc.guest_k));
+      ref::Window2d hw, gw;
+      hw.kernel_h = hw.kernel_w = 3, hw.stride_h = hw.stride_w = 2;
+      hw.pad_top = hw.pad_left = pc.host_pad_begin, hw.pad_bottom = hw.pad_right = pc.host_pad_end;
+      gw.kernel_h = gw.kernel_w = pc.guest_k, gw.stride_h = gw.stride_w = 2;
+      gw.pad_top = gw.pad_left = pc.guest_pad_begin, gw.pad_bottom = gw.pad_right = pc.guest_pad_end;
+      const auto hp = ref::make_conv2d_params({2, pc.c, pc.hw, pc.hw}, {24, pc.c, 3, 3}, hw, 1);
+      const auto gp = ref::make_conv2d_params({2, pc.c, pc.hw, pc.hw}, {12, pc.c, pc.guest_k, pc.guest_k}, gw, 1);
+      ASSERT_EQ(hp.out_h, gp.out_h);
+      const auto x = random_floats(rng, 2 * pc.c * pc.hw * pc.hw);
+      const auto wh = random_floats(rng, 24 * pc.c * 9), wg = random_floats(rng, 12 * pc.c * pc.guest_k * pc.guest_k);
+      const auto bg = random_floats(rng, 12);
+      const auto host = fp32::make_conv_plan(hp, wh.data(), nullptr, -kInf, kInf, k->conv);
+      auto guest = fp32::make_conv_plan(gp, wg.data(), bg.data(), 0, kInf, k->conv);
+      ASSERT_EQ(fp32::adopt_phase_layout(guest, host), pc.fits);
+      if (!pc.fits) continue;
+      std::vector<float> planes(size_t(2 * fp32::conv_planes_floats(host)));
+      for (int64_t n = 0; n < 2; ++n)
+        host.build_planes(host, x.data() + n * host.image_in(), planes.data() + n * fp32::conv_planes_floats(host), 0,
+                          pc.c);
+      const auto want = reference_conv(gp, x, wg, bg, nullptr, 0, kInf);
+      std::vector<float> got(want.size(), -7.0f), alone(want.size(), -7.0f);
+      std::vector<float> scratch(size_t(fp32::conv_scratch_floats(guest)));
+      k->conv.run(guest, x.data(), nullptr, got.data(), 2, 0, fp32::conv_items(guest, 2), planes.data(), nullptr);
+      k->conv.run(guest, x.data(), nullptr, alone.data(), 2, 0, fp32::conv_items(guest, 2), nullptr, scratch.data());
+      const int64_t bad = first_mismatch(got.data(), want.data(), int64_t(want.size()));
+      EXPECT_EQ(bad, -1) << "output " << bad << ": got " << got[bad] << ", want " << want[bad];
+      EXPECT_EQ(0, std::memcmp(alone.data(), got.data(), want.size() * sizeof(float)))
+          << "the adopted plan run alone (its own planes) differs";
+    }
+  }
+}
+
 TEST(Fp32FastKernels, PlaneMeanAndTransposeMatchReference) {
   std::mt19937 rng(17);
   for (const fp32::KernelTable* k : fp32::available_kernels()) {
