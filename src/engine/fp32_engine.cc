@@ -91,8 +91,8 @@ struct Fp32Engine::Impl {
   std::vector<Workspace> workspaces;  // per thread
   std::vector<float> planes;          // layer-wise Conv phase planes of the whole batch
 
-  // Layer-wise chunks: one contiguous share per thread. Items are ordered pixel tile before channel block,
-  // so a thread keeps the same image region from layer to layer and reads mostly what it wrote itself
+  // Layer-wise work is cut into one contiguous share per thread. Items are ordered pixel tile before channel
+  // block, so a thread keeps the same image region from layer to layer and reads mostly what it wrote itself
   // (the cross-core traffic of finer interleaved chunks cost more than the balance they bought). A worker
   // that starts late finds its share taken by the others: never slower than one thread.
   int64_t grain(int64_t items) const {
@@ -153,13 +153,18 @@ struct Fp32Engine::Impl {
           });
           shared_planes = planes.data();
         }
-        const int64_t first = step.items, total = first + (guest ? guest->items : 0);
-        pool->parallel_for(total, grain(total), [&](int w, int64_t b, int64_t e) {
+        // Segment s of T (one per thread) holds items [s·n/T, (s+1)·n/T) of the step and the same share of the
+        // guest's, so shares stay balanced when the guest's items are much cheaper (a 1×1 shortcut).
+        const int64_t segments = pool->size();
+        const int64_t n_guest = guest ? guest->items : 0;
+        pool->parallel_for(segments, 1, [&](int w, int64_t b, int64_t e) {
           float* scratch = workspaces[w].scratch.data();
-          if (b < first) run_items(*kernels, plan, step, view, out, b, std::min(e, first), shared_planes, scratch);
-          if (e > first)
-            run_items(*kernels, plan, *guest, view, *guest_out, std::max(b, first) - first, e - first, shared_planes,
-                      scratch);
+          for (int64_t s = b; s < e; ++s) {
+            const int64_t lo = s * step.items / segments, hi = (s + 1) * step.items / segments;
+            if (lo < hi) run_items(*kernels, plan, step, view, out, lo, hi, shared_planes, scratch);
+            const int64_t glo = s * n_guest / segments, ghi = (s + 1) * n_guest / segments;
+            if (glo < ghi) run_items(*kernels, plan, *guest, view, *guest_out, glo, ghi, shared_planes, scratch);
+          }
         });
       }
     } catch (const Error& e) {
