@@ -235,6 +235,122 @@ TEST(Fp32FastKernels, ElementwiseMatchScalarFormulas) {
   }
 }
 
+TEST(Fp32FastKernels, PhasePlanesAreTheSameBitsAsThePortableBuilder) {
+  std::mt19937 rng(13);
+  // Widths around the 8/16-float vector widths (odd ones end a stride-2 row mid-vector), strides 1–3,
+  // pads that add rows and columns on either side.
+  struct PlaneCase {
+    int64_t c, h, w, k, s, pt, pl, pb, pr;
+  };
+  std::vector<PlaneCase> cases = {{16, 32, 32, 3, 2, 0, 0, 1, 1}, {16, 32, 32, 1, 2, 0, 0, 0, 0},
+                                  {32, 16, 16, 3, 2, 1, 1, 1, 1}, {3, 7, 7, 3, 2, 1, 1, 1, 1},
+                                  {2, 5, 33, 3, 2, 0, 2, 1, 0},   {1, 9, 31, 1, 2, 0, 0, 0, 0},
+                                  {2, 6, 17, 3, 2, 1, 1, 0, 1},   {2, 12, 12, 5, 3, 2, 1, 2, 3},
+                                  {1, 3, 64, 3, 2, 1, 1, 1, 1},   {2, 4, 2, 3, 2, 1, 1, 1, 1}};
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (k->conv.mr == 0) continue;
+    for (const PlaneCase& pc : cases) {
+      std::ostringstream name;
+      name << k->isa << " C" << pc.c << " " << pc.h << "x" << pc.w << " k" << pc.k << " s" << pc.s << " pads "
+           << pc.pt << "," << pc.pl << "," << pc.pb << "," << pc.pr;
+      SCOPED_TRACE(name.str());
+      ref::Window2d win;
+      win.kernel_h = win.kernel_w = pc.k, win.stride_h = win.stride_w = pc.s;
+      win.pad_top = pc.pt, win.pad_left = pc.pl, win.pad_bottom = pc.pb, win.pad_right = pc.pr;
+      const auto p = ref::make_conv2d_params({1, pc.c, pc.h, pc.w}, {4, pc.c, pc.k, pc.k}, win, 1);
+      std::vector<float> w(size_t(4 * pc.c * pc.k * pc.k), 0.5f);
+      const auto plan = fp32::make_conv_plan(p, w.data(), nullptr, -kInf, kInf, k->conv);
+      ASSERT_TRUE(plan.implicit && !plan.direct);
+      const auto x = random_floats(rng, pc.c * pc.h * pc.w);
+      const int64_t n = fp32::conv_planes_floats(plan);
+      std::vector<float> want(size_t(n), -7.0f), got(size_t(n), -9.0f);
+      fp32::build_phase_planes(plan, x.data(), want.data(), 0, pc.c);
+      plan.build_planes(plan, x.data(), got.data(), 0, 1);  // channel ranges compose
+      plan.build_planes(plan, x.data(), got.data(), 1, pc.c);
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), size_t(n) * sizeof(float)));
+    }
+  }
+}
+
+TEST(Fp32FastKernels, ShortcutConvReadsTheStridedConvsPhasePlanes) {
+  std::mt19937 rng(19);
+  struct PairCase {
+    int64_t c, hw, host_pad_begin, host_pad_end, guest_k, guest_pad_begin, guest_pad_end;
+    bool fits;
+  };
+  // ResNet8's (Keras "same", stride 2: pads 0/1 and 1×1 pad 0), symmetric pads (the 1×1 reads phase (1,1)
+  // of a pad-1 3×3: present), and a guest whose taps need rows the host's planes lack.
+  const PairCase cases[] = {{16, 32, 0, 1, 1, 0, 0, true}, {8, 15, 1, 1, 1, 0, 0, true}, {4, 16, 0, 1, 3, 2, 0, false}};
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (k->conv.mr == 0) continue;
+    for (const PairCase& pc : cases) {
+      SCOPED_TRACE(std::string(k->isa) + " C" + std::to_string(pc.c) + " " + std::to_string(pc.hw) + " guest k" +
+                   std::to_string(pc.guest_k));
+      ref::Window2d hw, gw;
+      hw.kernel_h = hw.kernel_w = 3, hw.stride_h = hw.stride_w = 2;
+      hw.pad_top = hw.pad_left = pc.host_pad_begin, hw.pad_bottom = hw.pad_right = pc.host_pad_end;
+      gw.kernel_h = gw.kernel_w = pc.guest_k, gw.stride_h = gw.stride_w = 2;
+      gw.pad_top = gw.pad_left = pc.guest_pad_begin, gw.pad_bottom = gw.pad_right = pc.guest_pad_end;
+      const auto hp = ref::make_conv2d_params({2, pc.c, pc.hw, pc.hw}, {24, pc.c, 3, 3}, hw, 1);
+      const auto gp = ref::make_conv2d_params({2, pc.c, pc.hw, pc.hw}, {12, pc.c, pc.guest_k, pc.guest_k}, gw, 1);
+      ASSERT_EQ(hp.out_h, gp.out_h);
+      const auto x = random_floats(rng, 2 * pc.c * pc.hw * pc.hw);
+      const auto wh = random_floats(rng, 24 * pc.c * 9), wg = random_floats(rng, 12 * pc.c * pc.guest_k * pc.guest_k);
+      const auto bg = random_floats(rng, 12);
+      const auto host = fp32::make_conv_plan(hp, wh.data(), nullptr, -kInf, kInf, k->conv);
+      auto guest = fp32::make_conv_plan(gp, wg.data(), bg.data(), 0, kInf, k->conv);
+      ASSERT_EQ(fp32::adopt_phase_layout(guest, host), pc.fits);
+      if (!pc.fits) continue;
+      std::vector<float> planes(size_t(2 * fp32::conv_planes_floats(host)));
+      for (int64_t n = 0; n < 2; ++n)
+        host.build_planes(host, x.data() + n * host.image_in(), planes.data() + n * fp32::conv_planes_floats(host), 0,
+                          pc.c);
+      const auto want = reference_conv(gp, x, wg, bg, nullptr, 0, kInf);
+      std::vector<float> got(want.size(), -7.0f), alone(want.size(), -7.0f);
+      std::vector<float> scratch(size_t(fp32::conv_scratch_floats(guest)));
+      k->conv.run(guest, x.data(), nullptr, got.data(), 2, 0, fp32::conv_items(guest, 2), planes.data(), nullptr);
+      k->conv.run(guest, x.data(), nullptr, alone.data(), 2, 0, fp32::conv_items(guest, 2), nullptr, scratch.data());
+      const int64_t bad = first_mismatch(got.data(), want.data(), int64_t(want.size()));
+      EXPECT_EQ(bad, -1) << "output " << bad << ": got " << got[bad] << ", want " << want[bad];
+      EXPECT_EQ(0, std::memcmp(alone.data(), got.data(), want.size() * sizeof(float)))
+          << "the adopted plan run alone (its own planes) differs";
+    }
+  }
+}
+
+TEST(Fp32FastKernels, PlaneMeanAndTransposeMatchReference) {
+  std::mt19937 rng(17);
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    for (int64_t size : {1, 7, 16, 17, 64, 100, 1024}) {
+      const int64_t planes = 5;
+      const auto x = random_floats(rng, planes * size, -4, 4);
+      const auto p = ref::make_global_averagepool_params({1, planes, size, 1});
+      std::vector<float> want(static_cast<size_t>(planes)), got(static_cast<size_t>(planes), -7.0f);
+      ref::global_averagepool(p, x.data(), want.data());
+      k->plane_mean.run(x.data(), got.data(), size, 0, 2);
+      k->plane_mean.run(x.data(), got.data(), size, 2, planes);
+      const int64_t bad = first_mismatch(got.data(), want.data(), planes);
+      EXPECT_EQ(bad, -1) << k->isa << " plane size " << size << ": plane " << bad << " got " << got[bad] << ", want "
+                         << want[bad];
+    }
+    for (auto [n, h, w, c] : {std::tuple{1, 32, 32, 3}, {2, 5, 7, 17}, {1, 1, 1, 1}, {3, 16, 1, 33}}) {
+      for (const std::vector<int64_t>& perm : {std::vector<int64_t>{0, 3, 1, 2}, {0, 2, 3, 1}}) {
+        const Shape xs = {n, h, w, c};
+        const auto tp = ref::make_transpose_params(xs, perm);
+        const auto x = random_floats(rng, num_elements(xs));
+        std::vector<float> want(x.size()), got(x.size(), -7.0f);
+        ref::transpose(tp, x.data(), want.data());
+        // perm (0, 3, 1, 2): rows = h·w, cols = c; (0, 2, 3, 1): rows = h, cols = w·c.
+        const int64_t rows = perm[1] == 3 ? h * w : h, cols = perm[1] == 3 ? c : w * c;
+        for (int64_t i = 0; i < n; ++i)
+          k->transpose2d.run(x.data() + i * rows * cols, got.data() + i * rows * cols, rows, cols);
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), x.size() * sizeof(float)))
+            << k->isa << " transpose " << shape_str(xs) << " perm " << perm[1] << perm[2] << perm[3];
+      }
+    }
+  }
+}
+
 // ---- Engine -------------------------------------------------------------------------------------------------
 
 // Every value of g computed node by node with the reference kernels (the engine's semantics by definition).

@@ -23,7 +23,7 @@ int64_t num_elements(const Shape& shape) {
   constexpr int64_t kLimit = int64_t(1) << 40;
   int64_t n = 1;
   for (int64_t d : shape) {
-    check(d >= 0, "negative dimension in shape " + shape_str(shape));
+    if (d < 0) throw Error("negative dimension in shape " + shape_str(shape));  // message only on failure: hot path
     if (d != 0 && n > kLimit / d) throw Error("shape " + shape_str(shape) + " is too large");
     n *= d;
   }

@@ -66,6 +66,14 @@ void run_items(const fp32::KernelTable& k, const Plan& plan, const Step& step,
       k.add_clamp.run(in(0) + first, in(1) + first, y + first, len, step.lo, step.hi);
       return;
     case StepKind::kCopy: std::memcpy(y + first, in(0) + first, size_t(len) * sizeof(float)); return;
+    case StepKind::kMean:
+      k.plane_mean.run(in(0), y, step.cols, begin * fp32_engine::kMeanChunk,
+                       std::min(end * fp32_engine::kMeanChunk, step.count));
+      return;
+    case StepKind::kTranspose2d:
+      for (int64_t n = begin; n < end; ++n)
+        k.transpose2d.run(in(0) + n * step.rows * step.cols, y + n * step.rows * step.cols, step.rows, step.cols);
+      return;
     case StepKind::kReference: return;
   }
 }
@@ -83,8 +91,14 @@ struct Fp32Engine::Impl {
   std::vector<Workspace> workspaces;  // per thread
   std::vector<float> planes;          // layer-wise Conv phase planes of the whole batch
 
-  // Chunk size giving each thread a few chunks to balance with.
-  int64_t grain(int64_t items) const { return std::max<int64_t>(1, items / (int64_t(pool->size()) * 4)); }
+  // Layer-wise work is cut into one contiguous share per thread. Items are ordered pixel tile before channel
+  // block, so a thread keeps the same image region from layer to layer and reads mostly what it wrote itself
+  // (the cross-core traffic of finer interleaved chunks cost more than the balance they bought). A worker
+  // that starts late finds its share taken by the others: never slower than one thread.
+  int64_t grain(int64_t items) const {
+    const int64_t t = pool->size();
+    return std::max<int64_t>(1, (items + t - 1) / t);
+  }
 
   const Plan& plan_for(const Shape& shape, bool fused) {
     for (auto& p : plans)
@@ -111,17 +125,20 @@ struct Fp32Engine::Impl {
     ws.slots[plan.slot[step.output]] = fp32_engine::run_step(graph.nodes[step.node], step.ref, step.out_shape, in);
   }
 
-  // One step over the plan's whole batch, items split over the threads.
-  void run_step_parallel(const Plan& plan, const Step& step, std::vector<const Tensor*>& view) {
+  // Step i over the plan's whole batch, items split over the threads; with step i + 1 too when that one
+  // reuses step i's phase planes (one pass over both steps' items). Returns the number of steps run.
+  size_t run_step_parallel(const Plan& plan, size_t i, std::vector<const Tensor*>& view) {
+    const Step& step = plan.steps[i];
+    const Step* guest = i + 1 < plan.steps.size() && plan.steps[i + 1].reuse_planes ? &plan.steps[i + 1] : nullptr;
     Workspace& ws = workspaces[0];
-    const Node& node = graph.nodes[step.node];
     try {
       if (step.kind == StepKind::kReference) {
         run_reference(plan, step, ws, view);
       } else {
         Tensor& out = prepare_float_output(plan, step, ws);
+        Tensor* guest_out = guest ? &prepare_float_output(plan, *guest, ws) : nullptr;
         const float* shared_planes = nullptr;
-        if (step.kind == StepKind::kConv && pool->size() > 1 && fp32::conv_planes_floats(*step.conv) > 0) {
+        if (step.kind == StepKind::kConv && (pool->size() > 1 || guest) && fp32::conv_planes_floats(*step.conv) > 0) {
           // Phase planes once per image and channel, before the tiles that read them.
           const fp32::ConvPlan& c = *step.conv;
           const int64_t images = plan.input_shape[0], per = fp32::conv_planes_floats(c);
@@ -129,21 +146,33 @@ struct Fp32Engine::Impl {
           if (planes.size() < size_t(images * per)) planes.resize(size_t(images * per));
           const float* x = view[step.inputs[0]]->f.data();
           pool->parallel_for(images * channels, grain(images * channels), [&](int, int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) {
-              const int64_t n = i / channels, ch = i % channels;
-              fp32::build_phase_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
+            for (int64_t k = b; k < e; ++k) {
+              const int64_t n = k / channels, ch = k % channels;
+              c.build_planes(c, x + n * c.image_in(), planes.data() + n * per, ch, ch + 1);
             }
           });
           shared_planes = planes.data();
         }
-        pool->parallel_for(step.items, grain(step.items), [&](int w, int64_t b, int64_t e) {
-          run_items(*kernels, plan, step, view, out, b, e, shared_planes, workspaces[w].scratch.data());
+        // Segment s of T (one per thread) holds items [s·n/T, (s+1)·n/T) of the step and the same share of the
+        // guest's, so shares stay balanced when the guest's items are much cheaper (a 1×1 shortcut).
+        const int64_t segments = pool->size();
+        const int64_t n_guest = guest ? guest->items : 0;
+        pool->parallel_for(segments, 1, [&](int w, int64_t b, int64_t e) {
+          float* scratch = workspaces[w].scratch.data();
+          for (int64_t s = b; s < e; ++s) {
+            const int64_t lo = s * step.items / segments, hi = (s + 1) * step.items / segments;
+            if (lo < hi) run_items(*kernels, plan, step, view, out, lo, hi, shared_planes, scratch);
+            const int64_t glo = s * n_guest / segments, ghi = (s + 1) * n_guest / segments;
+            if (glo < ghi) run_items(*kernels, plan, *guest, view, *guest_out, glo, ghi, shared_planes, scratch);
+          }
         });
       }
     } catch (const Error& e) {
-      throw Error(fp32_engine::node_label(node) + ": " + e.what());
+      throw Error(fp32_engine::node_label(graph.nodes[step.node]) + ": " + e.what());
     }
     view[step.output] = &ws.slots[plan.slot[step.output]];
+    if (guest) view[guest->output] = &ws.slots[plan.slot[guest->output]];
+    return guest ? 2 : 1;
   }
 
   // All steps of a batch-1 plan on one image, in one thread.
@@ -155,7 +184,9 @@ struct Fp32Engine::Impl {
           run_reference(plan, step, ws, view);
         } else {
           Tensor& out = prepare_float_output(plan, step, ws);
-          run_items(*kernels, plan, step, view, out, 0, step.items, nullptr, ws.scratch.data());
+          // A plane-reusing Conv follows the Conv that just built this image's planes in scratch.
+          const float* planes_built = step.reuse_planes ? ws.scratch.data() : nullptr;
+          run_items(*kernels, plan, step, view, out, 0, step.items, planes_built, ws.scratch.data());
         }
       } catch (const Error& e) {
         throw Error(fp32_engine::node_label(node) + ": " + e.what());
@@ -212,9 +243,10 @@ struct Fp32Engine::Impl {
     std::vector<const Tensor*> view(values.initializer);
     view[values.input_id] = &input;
     if (tap) tap(values.names[values.input_id], input);
-    for (const Step& step : plan.steps) {
-      run_step_parallel(plan, step, view);
-      if (tap) tap(values.names[step.output], *view[step.output]);
+    for (size_t i = 0; i < plan.steps.size();) {
+      const size_t ran = run_step_parallel(plan, i, view);
+      for (size_t k = i; tap && k < i + ran; ++k) tap(values.names[plan.steps[k].output], *view[plan.steps[k].output]);
+      i += ran;
     }
     std::vector<Tensor> outputs;
     for (int v : values.output_ids) outputs.push_back(*view[v]);

@@ -59,6 +59,8 @@ class PlanBuilder {
           emit_clamp(head);
         } else if (node.op == Op::kGemm && gemm_ok(head)) {
           emit_gemm(head);
+        } else if (emit_mean(head) || emit_transpose2d(head)) {
+          // emitted
         } else if ((node.op == Op::kIdentity || node.op == Op::kFlatten || node.op == Op::kReshape) &&
                    plan_.dtypes[v_.node_inputs[head][0]] == DType::kFloat32) {
           emit_copy(head);
@@ -69,6 +71,7 @@ class PlanBuilder {
         throw Error(node_label(node) + ": " + e.what());
       }
     }
+    share_phase_planes();
   }
 
  private:
@@ -153,6 +156,32 @@ class PlanBuilder {
       }
     }
     extend_clamp(chain);
+  }
+
+  // Consecutive phased Convs of one input (a strided 3×3 and its 1×1 shortcut): the second adopts the first's
+  // phase layout when its taps fit in it, the pair swapped first when only the other way fits. The two must
+  // not read each other's output.
+  void share_phase_planes() {
+    auto& steps = plan_.steps;
+    auto pair = [](Step& host, Step& guest) {
+      fp32::ConvPlan c = *guest.conv;
+      if (!fp32::adopt_phase_layout(c, *host.conv)) return false;
+      guest.conv = std::make_shared<const fp32::ConvPlan>(std::move(c));
+      guest.reuse_planes = true;
+      return true;
+    };
+    for (size_t i = 0; i + 1 < steps.size(); ++i) {
+      Step &a = steps[i], &b = steps[i + 1];
+      if (a.kind != StepKind::kConv || b.kind != StepKind::kConv || a.inputs[0] != b.inputs[0] ||
+          a.inputs[1] == b.output || b.inputs[1] == a.output)
+        continue;
+      if (pair(a, b)) {
+        ++i;
+      } else if (pair(b, a)) {
+        std::swap(a, b);
+        ++i;
+      }
+    }
   }
 
   Step& add_step(StepKind kind, const std::vector<int>& chain) {
@@ -247,6 +276,56 @@ class PlanBuilder {
                                                                    c ? c->f.data() : nullptr));
     s.items = std::max<int64_t>(1, params.m);
   }
+  // Whole-input AveragePool (no pads, 1×1 output) or GlobalAveragePool of a float tensor: a kMean step.
+  bool emit_mean(int n) {
+    const Node& node = g_.nodes[n];
+    if (!float_value(v_.node_inputs[n][0])) return false;
+    int64_t planes = 0, size = 0;
+    if (node.op == Op::kGlobalAveragePool) {
+      const auto p = std::get<fp32_ref::GlobalAveragePoolParams>(make_step(node, plan_.shapes_by_name, g_));
+      planes = p.batch * p.channels, size = p.inner;
+    } else if (node.op == Op::kAveragePool) {
+      const auto p = std::get<fp32_ref::Pool2dParams>(make_step(node, plan_.shapes_by_name, g_));
+      const fp32_ref::Window2d& w = p.window;
+      const bool whole = w.kernel_h == p.in_h && w.kernel_w == p.in_w && w.dilation_h == 1 && w.dilation_w == 1 &&
+                         w.pad_top == 0 && w.pad_left == 0 && w.pad_bottom == 0 && w.pad_right == 0 &&
+                         p.out_h == 1 && p.out_w == 1;
+      if (!whole) return false;
+      planes = p.batch * p.channels, size = p.in_h * p.in_w;
+    } else {
+      return false;
+    }
+    Step& s = add_step(StepKind::kMean, {n});
+    s.inputs = {v_.node_inputs[n][0]};
+    s.count = planes;
+    s.cols = size;
+    s.items = std::max<int64_t>(1, (planes + kMeanChunk - 1) / kMeanChunk);
+    return true;
+  }
+
+  // A float Transpose with perm (0, k+1, ..., r−1, 1, ..., k), 0 < k < r − 1: per image, the [rows][cols]
+  // matrix with rows = d1·…·dk, cols = d(k+1)·…·d(r−1) transposed (NHWC → NCHW is k = 2).
+  bool emit_transpose2d(int n) {
+    const Node& node = g_.nodes[n];
+    const int in = v_.node_inputs[n][0];
+    if (node.op != Op::kTranspose || !float_value(in)) return false;
+    const Shape& x = shape(in);
+    const auto& perm = node.attrs.perm;
+    const int64_t r = int64_t(x.size());
+    if (r < 3 || int64_t(perm.size()) != r || perm[0] != 0) return false;
+    const int64_t k = perm[1] - 1;  // axes 1..k move to the end
+    if (k < 1 || k >= r - 1) return false;
+    for (int64_t d = 1; d < r; ++d)
+      if (perm[d] != (d <= r - 1 - k ? d + k : d - (r - 1 - k))) return false;
+    make_step(node, plan_.shapes_by_name, g_);  // validates as the reference would
+    Step& s = add_step(StepKind::kTranspose2d, {n});
+    s.inputs = {in};
+    s.rows = num_elements(Shape(x.begin() + 1, x.begin() + 1 + k));
+    s.cols = num_elements(Shape(x.begin() + 1 + k, x.end()));
+    s.items = std::max<int64_t>(1, x[0]);
+    return true;
+  }
+
   void emit_reference(int n) {
     StepParams params = make_step(g_.nodes[n], plan_.shapes_by_name, g_);
     Step& s = add_step(StepKind::kReference, {n});
@@ -329,6 +408,12 @@ Plan make_plan(const Graph& graph, const ValueTable& values, const Shape& input_
       if (v >= 0 && first && plan.slot[v] >= 0 && !keep[v] && last_use[v] == int(s))
         free_slots.push_back(plan.slot[v]);
     }
+  }
+  // A pair run in one pass writes both outputs at once: they need distinct slots (a dead first output's
+  // slot may have been handed to the second).
+  for (size_t s = 1; s < plan.steps.size(); ++s) {
+    Step& guest = plan.steps[s];
+    if (guest.reuse_planes && plan.slot[guest.output] == plan.slot[plan.steps[s - 1].output]) guest.reuse_planes = false;
   }
   return plan;
 }

@@ -20,7 +20,7 @@
 
 namespace tinyptq::fp32_engine {
 
-enum class StepKind { kConv, kGemm, kClamp, kAddClamp, kCopy, kReference };
+enum class StepKind { kConv, kGemm, kClamp, kAddClamp, kCopy, kMean, kTranspose2d, kReference };
 
 struct Step {
   StepKind kind = StepKind::kReference;
@@ -31,13 +31,19 @@ struct Step {
   int64_t items = 1;          // independent work items (threads split them)
   int64_t count = 0;          // kClamp / kAddClamp / kCopy: elements
   float lo = 0, hi = 0;       // kClamp / kAddClamp
+  int64_t rows = 0, cols = 0;  // kTranspose2d: per image [rows][cols] → [cols][rows]; kMean: cols = plane size
   std::shared_ptr<const fp32::ConvPlan> conv;
+  // kConv: reads the phase planes the step before it built (a Conv of the same input whose layout this
+  // plan adopted, fp32::adopt_phase_layout); the engine runs the two in one pass over the threads.
+  bool reuse_planes = false;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference
 };
 
 // Elements per work item of the elementwise steps.
 inline constexpr int64_t kElementwiseChunk = 8192;
+// Planes per work item of kMean steps.
+inline constexpr int64_t kMeanChunk = 256;
 
 // What a plan needs to know about the graph's values (built once by the engine).
 struct ValueTable {

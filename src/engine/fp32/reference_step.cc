@@ -17,16 +17,18 @@ namespace {
 const float* floats(const Node& node, const std::vector<const Tensor*>& in, size_t k) {
   const Tensor* t = k < in.size() ? in[k] : nullptr;
   if (!t) return nullptr;
-  check(t->dtype == DType::kFloat32, "input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " +
-                                         dtype_name(t->dtype) + ", expected float32");
+  if (t->dtype != DType::kFloat32)  // (messages only on failure: this runs on every engine call)
+    throw Error("input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " + dtype_name(t->dtype) +
+                ", expected float32");
   return t->f.data();
 }
 
 const int64_t* ints(const Node& node, const std::vector<const Tensor*>& in, size_t k) {
   const Tensor* t = k < in.size() ? in[k] : nullptr;
   if (!t) return nullptr;
-  check(is_integer(t->dtype), "input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " +
-                                  dtype_name(t->dtype) + ", expected an integer type");
+  if (!is_integer(t->dtype))
+    throw Error("input " + std::to_string(k) + " ('" + node.inputs[k] + "') is " + dtype_name(t->dtype) +
+                ", expected an integer type");
   return t->i.data();
 }
 

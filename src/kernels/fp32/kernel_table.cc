@@ -20,10 +20,13 @@ const KernelTable& avx2_kernels() {
   static const KernelTable table = [] {
     KernelTable t;
     t.isa = "avx2";
-    t.conv = {"conv2d_nchw_implicit_6x16_avx2", avx2::kConvMr, avx2::kConvNv, avx2::conv_run};
+    t.conv = {"conv2d_nchw_implicit_6x16_avx2", avx2::kConvMr, avx2::kConvNv, avx2::conv_run,
+              avx2::phase_planes};
     t.gemm = {"gemm_dot16_avx2", avx2::gemm_run};
     t.clamp = {"clamp_avx2", avx2::clamp};
     t.add_clamp = {"add_clamp_avx2", avx2::add_clamp};
+    t.plane_mean = {"plane_mean_avx2", avx2::plane_mean};
+    t.transpose2d = {"transpose2d_avx2", avx2::transpose2d};
     return t;
   }();
   return table;
@@ -33,10 +36,13 @@ const KernelTable& avx512_kernels() {
   static const KernelTable table = [] {
     KernelTable t;
     t.isa = "avx512";
-    t.conv = {"conv2d_nchw_implicit_8x32_avx512", avx512::kConvMr, avx512::kConvNv, avx512::conv_run};
+    t.conv = {"conv2d_nchw_implicit_8x32_avx512", avx512::kConvMr, avx512::kConvNv, avx512::conv_run,
+              avx512::phase_planes};
     t.gemm = {"gemm_dot16_avx512", avx512::gemm_run};
     t.clamp = {"clamp_avx512", avx512::clamp};
     t.add_clamp = {"add_clamp_avx512", avx512::add_clamp};
+    t.plane_mean = {"plane_mean_avx512", avx512::plane_mean};
+    t.transpose2d = {"transpose2d_avx512", avx512::transpose2d};
     return t;
   }();
   return table;
@@ -52,6 +58,8 @@ const KernelTable& reference_kernels() {
     t.gemm = {"gemm_dot16_portable", portable::gemm_run};
     t.clamp = {"clamp_portable", portable::clamp};
     t.add_clamp = {"add_clamp_portable", portable::add_clamp};
+    t.plane_mean = {"plane_mean_portable", portable::plane_mean};
+    t.transpose2d = {"transpose2d_portable", portable::transpose2d};
     return t;
   }();
   return table;

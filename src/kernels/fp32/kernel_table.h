@@ -34,6 +34,11 @@ inline constexpr int64_t kPixelBlock = 16;
 //
 // Output stage: y = min(max(acc + residual, lo), hi), acc summed from the bias; residual (same shape as
 // y, optional) is a fused Add, [lo, hi] a fused Relu/Clip (±inf when absent). NaN propagates.
+struct ConvPlan;
+// Fills channels [c_begin, c_end) of the phase planes of one image x [C][H][W] into planes
+// [C][phases][plane_rows][OW] (phased plans only). Pure copies and zero fill: every ISA writes the same bits.
+using PhasePlanesFn = void (*)(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end);
+
 struct ConvPlan {
   fp32_ref::Conv2dParams shape;  // batch is ignored: run functions take the image count
   float lo = 0, hi = 0;
@@ -56,6 +61,7 @@ struct ConvPlan {
   // Phase planes (phased only): which phases, their geometry.
   std::vector<int64_t> phase_h, phase_w;   // per phase plane: ah, aw
   int64_t plane_rows = 0, row0 = 0;        // rows per phase plane, first row's phase-row index
+  PhasePlanesFn build_planes = nullptr;    // the kernel set's phase-plane builder (phased only)
 
   int64_t image_in() const { return shape.in_channels * shape.in_h * shape.in_w; }
   int64_t image_out() const { return shape.out_channels * shape.out_h * shape.out_w; }
@@ -71,6 +77,7 @@ struct ConvKernel {
   const char* name = nullptr;
   int mr = 0, nv = 0;  // tile the plan is made for (0: reference layout, implicit = false)
   ConvRunFn run = nullptr;
+  PhasePlanesFn planes = nullptr;  // null: the portable build_phase_planes
 };
 
 // ---- Gemm: y[i][j] = alpha·Σ_k A[i][k]·B'[k][j] + beta·C[i][j] with B and C constant ------------------
@@ -89,6 +96,13 @@ using ClampFn = void (*)(const float* x, float* y, int64_t count, float lo, floa
 // y[i] = min(max(a[i] + b[i], lo), hi); y may alias a or b.
 using AddClampFn = void (*)(const float* a, const float* b, float* y, int64_t count, float lo, float hi);
 
+// ---- Pools and layout ------------------------------------------------------------------------------------
+// y[i] = (Σ_k x[i·size + k]) / size for planes i in [begin, end): 16 interleaved partial sums (k ≡ j mod 16)
+// added pairwise, a fixed order whatever the ISA. Whole-input AveragePool and GlobalAveragePool.
+using PlaneMeanFn = void (*)(const float* x, float* y, int64_t size, int64_t begin, int64_t end);
+// One matrix: y[c][r] = x[r][c], x [rows][cols] (NHWC ↔ NCHW of one image).
+using Transpose2dFn = void (*)(const float* x, float* y, int64_t rows, int64_t cols);
+
 template <typename Fn>
 struct Kernel {
   const char* name = nullptr;
@@ -101,6 +115,8 @@ struct KernelTable {
   Kernel<GemmRunFn> gemm;
   Kernel<ClampFn> clamp;
   Kernel<AddClampFn> add_clamp;
+  Kernel<PlaneMeanFn> plane_mean;
+  Kernel<Transpose2dFn> transpose2d;
 };
 
 // Plain kernels: the reference Conv plus a scalar output stage, portable Gemm and elementwise loops.

@@ -11,5 +11,9 @@ void clamp(const float* x, float* y, int64_t count, float lo, float hi) { clamp_
 void add_clamp(const float* a, const float* b, float* y, int64_t count, float lo, float hi) {
   add_clamp_loop(a, b, y, count, lo, hi);
 }
+void plane_mean(const float* x, float* y, int64_t size, int64_t begin, int64_t end) {
+  plane_mean_loop(x, y, size, begin, end);
+}
+void transpose2d(const float* x, float* y, int64_t rows, int64_t cols) { transpose2d_loop(x, y, rows, cols); }
 
 }  // namespace tinyptq::fp32::avx2

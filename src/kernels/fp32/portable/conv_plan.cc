@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/fp32/portable/phase_planes_impl.h"
+
 namespace tinyptq::fp32 {
 
 namespace {
@@ -11,6 +13,35 @@ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1)
 
 // Mask words above this count (taps × pixel words) fall back to the reference kernel (absurd kernels).
 constexpr int64_t kMaxMaskWords = int64_t(1) << 24;
+
+// Where tap t = (kh, kw) reads: e = k·d − pad_begin = s·q + a with 0 ≤ a < s (per axis).
+struct TapGeometry {
+  std::vector<int64_t> eh, ew, qh, qw, ah, aw;
+};
+TapGeometry tap_geometry(const fp32_ref::Window2d& win) {
+  const size_t taps = size_t(win.kernel_h * win.kernel_w);
+  TapGeometry g;
+  for (auto* v : {&g.eh, &g.ew, &g.qh, &g.qw, &g.ah, &g.aw}) v->resize(taps);
+  for (int64_t kh = 0; kh < win.kernel_h; ++kh) {
+    for (int64_t kw = 0; kw < win.kernel_w; ++kw) {
+      const int64_t t = kh * win.kernel_w + kw;
+      g.eh[t] = kh * win.dilation_h - win.pad_top;
+      g.ew[t] = kw * win.dilation_w - win.pad_left;
+      g.qh[t] = floor_div(g.eh[t], win.stride_h);
+      g.qw[t] = floor_div(g.ew[t], win.stride_w);
+      g.ah[t] = g.eh[t] - g.qh[t] * win.stride_h;
+      g.aw[t] = g.ew[t] - g.qw[t] * win.stride_w;
+    }
+  }
+  return g;
+}
+
+// Index of phase (ah, aw) in the plan's phase list, or −1.
+int64_t find_phase(const ConvPlan& p, int64_t ah, int64_t aw) {
+  for (size_t k = 0; k < p.phase_h.size(); ++k)
+    if (p.phase_h[k] == ah && p.phase_w[k] == aw) return int64_t(k);
+  return -1;
+}
 
 }  // namespace
 
@@ -35,6 +66,7 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
   if (taps * vectors > kMaxMaskWords) return p;
 
   p.implicit = true;
+  p.build_planes = kernel.planes ? kernel.planes : build_phase_planes;
   p.mr = kernel.mr;
   p.nv = kernel.nv;
   p.taps = taps;
@@ -43,24 +75,17 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
   p.mblocks = (Mg + p.mr - 1) / p.mr;
   p.direct = sh == 1 && sw == 1 && OW == W;
 
-  // Per tap: e = k·d − pad_begin = s·q + a.
-  std::vector<int64_t> eh(taps), ew(taps), qh(taps), qw(taps), phase(taps);
-  for (int64_t kh = 0; kh < win.kernel_h; ++kh) {
-    for (int64_t kw = 0; kw < win.kernel_w; ++kw) {
-      const int64_t t = kh * win.kernel_w + kw;
-      eh[t] = kh * win.dilation_h - win.pad_top;
-      ew[t] = kw * win.dilation_w - win.pad_left;
-      qh[t] = floor_div(eh[t], sh);
-      qw[t] = floor_div(ew[t], sw);
-      const int64_t ah = eh[t] - qh[t] * sh, aw = ew[t] - qw[t] * sw;
-      int64_t k = 0;
-      while (k < int64_t(p.phase_h.size()) && (p.phase_h[k] != ah || p.phase_w[k] != aw)) ++k;
-      if (k == int64_t(p.phase_h.size())) {
-        p.phase_h.push_back(ah);
-        p.phase_w.push_back(aw);
-      }
-      phase[t] = k;
+  const TapGeometry geo = tap_geometry(win);
+  const std::vector<int64_t>&eh = geo.eh, &ew = geo.ew, &qh = geo.qh, &qw = geo.qw;
+  std::vector<int64_t> phase(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t) {
+    int64_t k = find_phase(p, geo.ah[t], geo.aw[t]);
+    if (k < 0) {
+      k = int64_t(p.phase_h.size());
+      p.phase_h.push_back(geo.ah[t]);
+      p.phase_w.push_back(geo.aw[t]);
     }
+    phase[t] = k;
   }
   p.tap_offset.resize(taps);
   if (p.direct) {
@@ -114,6 +139,28 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
   return p;
 }
 
+bool adopt_phase_layout(ConvPlan& guest, const ConvPlan& host) {
+  const fp32_ref::Conv2dParams &g = guest.shape, &h = host.shape;
+  const bool phased = guest.implicit && !guest.direct && host.implicit && !host.direct;
+  if (!phased || g.in_channels != h.in_channels || g.in_h != h.in_h || g.in_w != h.in_w || g.out_h != h.out_h ||
+      g.out_w != h.out_w || g.window.stride_h != h.window.stride_h || g.window.stride_w != h.window.stride_w)
+    return false;
+  const TapGeometry geo = tap_geometry(g.window);
+  std::vector<int64_t> offset(size_t(guest.taps));
+  for (int64_t t = 0; t < guest.taps; ++t) {
+    const int64_t k = find_phase(host, geo.ah[t], geo.aw[t]), row = geo.qh[t] - host.row0;
+    if (k < 0 || row < 0 || row + g.out_h > host.plane_rows) return false;
+    offset[t] = (k * host.plane_rows + row) * g.out_w + geo.qw[t];
+  }
+  guest.phase_h = host.phase_h;
+  guest.phase_w = host.phase_w;
+  guest.plane_rows = host.plane_rows;
+  guest.row0 = host.row0;
+  guest.channel_stride = host.channel_stride;
+  guest.tap_offset = std::move(offset);
+  return true;
+}
+
 int64_t conv_items(const ConvPlan& p, int64_t images) {
   return p.implicit ? images * p.shape.group * p.tiles * p.mblocks : images;
 }
@@ -123,32 +170,7 @@ int64_t conv_planes_floats(const ConvPlan& p) {
 }
 
 void build_phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
-  const fp32_ref::Window2d& win = p.shape.window;
-  const int64_t H = p.shape.in_h, W = p.shape.in_w, OW = p.shape.out_w;
-  const int64_t sh = win.stride_h, sw = win.stride_w, phases = int64_t(p.phase_h.size());
-  for (int64_t c = c_begin; c < c_end; ++c) {
-    const float* xc = x + c * H * W;
-    for (int64_t ph = 0; ph < phases; ++ph) {
-      float* dst = planes + c * p.channel_stride + ph * p.plane_rows * OW;
-      const int64_t aw = p.phase_w[ph];
-      // Columns j < jend read iw = sw·j + aw < W.
-      const int64_t jend = std::min(OW, W > aw ? (W - aw + sw - 1) / sw : int64_t(0));
-      for (int64_t r = 0; r < p.plane_rows; ++r, dst += OW) {
-        const int64_t ih = sh * (r + p.row0) + p.phase_h[ph];
-        if (ih < 0 || ih >= H) {
-          std::fill(dst, dst + OW, 0.0f);
-          continue;
-        }
-        const float* src = xc + ih * W + aw;
-        if (sw == 1) {
-          std::copy(src, src + jend, dst);
-        } else {
-          for (int64_t j = 0; j < jend; ++j) dst[j] = src[j * sw];
-        }
-        std::fill(dst + jend, dst + OW, 0.0f);
-      }
-    }
-  }
+  phase_planes_loop(p, x, planes, c_begin, c_end, copy_strided);
 }
 
 void conv_run_reference(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t images,
@@ -182,7 +204,7 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
     source = planes + n * s.in_channels * p.channel_stride;
   } else {
     if (scratch_image != n) {
-      build_phase_planes(p, x + n * p.image_in(), scratch, 0, s.in_channels);
+      p.build_planes(p, x + n * p.image_in(), scratch, 0, s.in_channels);
       scratch_image = n;
     }
     source = scratch;

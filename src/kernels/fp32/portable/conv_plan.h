@@ -12,6 +12,12 @@ namespace tinyptq::fp32 {
 ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, const float* bias, float lo,
                         float hi, const ConvKernel& kernel);
 
+// Makes guest read the phase planes of host (same input geometry and strides; every phase and row a guest
+// tap reads exists in host's planes): guest takes host's phase list, rows and channel stride, so the planes
+// built for host serve both (and guest, run alone, builds that same layout). False, guest unchanged, when
+// the planes do not fit.
+bool adopt_phase_layout(ConvPlan& guest, const ConvPlan& host);
+
 // Work items of `images` images: images·G·tiles·mblocks (implicit) or images (reference). Item order is
 // image, group, pixel tile, channel block (innermost).
 int64_t conv_items(const ConvPlan& p, int64_t images);

@@ -7,6 +7,8 @@ namespace tinyptq::fp32::portable {
 void gemm_run(const GemmPlan& p, const float* a, float* y, int64_t row_begin, int64_t row_end);
 void clamp(const float* x, float* y, int64_t count, float lo, float hi);
 void add_clamp(const float* a, const float* b, float* y, int64_t count, float lo, float hi);
+void plane_mean(const float* x, float* y, int64_t size, int64_t begin, int64_t end);
+void transpose2d(const float* x, float* y, int64_t rows, int64_t cols);
 
 }  // namespace tinyptq::fp32::portable
 
