@@ -167,7 +167,10 @@ TEST(Fp32FastKernels, ConvMatchesReferenceOverShapeSweep) {
 TEST(Fp32FastKernels, ResnetShapesUseTheImplicitGemm) {
   for (const fp32::KernelTable* k : fp32::available_kernels()) {
     if (k->conv.mr == 0) continue;
-    for (auto [c, hw, kk, s, pad] : {std::tuple{3, 32, 3, 1, 1}, {16, 32, 3, 2, 1}, {16, 32, 1, 2, 0}, {64, 8, 3, 1, 1}}) {
+    // Stride 1 reads x directly, except where a 4 KB channel stride (32×32 floats) with several channels
+    // would put every channel's rows in one L1 set: then it copies x into padded planes.
+    for (auto [c, hw, kk, s, pad] :
+         {std::tuple{3, 32, 3, 1, 1}, {16, 32, 3, 2, 1}, {16, 32, 1, 2, 0}, {64, 8, 3, 1, 1}, {16, 32, 3, 1, 1}}) {
       ref::Window2d win;
       win.kernel_h = win.kernel_w = kk, win.stride_h = win.stride_w = s;
       win.pad_top = win.pad_left = win.pad_bottom = win.pad_right = pad;
@@ -175,7 +178,7 @@ TEST(Fp32FastKernels, ResnetShapesUseTheImplicitGemm) {
       std::vector<float> w(size_t(16 * c * kk * kk), 0.5f);
       const auto plan = fp32::make_conv_plan(p, w.data(), nullptr, -kInf, kInf, k->conv);
       EXPECT_TRUE(plan.implicit) << k->isa << " C" << c << " " << hw << " k" << kk << " s" << s;
-      EXPECT_EQ(plan.direct, s == 1) << k->isa << " C" << c << " " << hw << " k" << kk << " s" << s;
+      EXPECT_EQ(plan.direct, s == 1 && !(c == 16 && hw == 32)) << k->isa << " C" << c << " " << hw << " k" << kk << " s" << s;
     }
   }
 }

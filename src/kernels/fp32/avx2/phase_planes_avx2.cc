@@ -1,6 +1,6 @@
 // Phase planes with AVX2: a stride-2 row is de-interleaved 8 outputs at a time (vshufps picks the even
 // floats of two 8-float loads per 128-bit lane, vpermpd puts the lanes in order); the tail and other
-// strides copy as the portable builder.
+// strides copy as the portable builder; stride-1 rows are copied inline.
 #include <immintrin.h>
 
 #include "kernels/fp32/avx2/kernels_avx2.h"
@@ -21,11 +21,19 @@ void copy_even(float* dst, const float* src, int64_t count) {
   for (; j < count; ++j) dst[j] = src[2 * j];
 }
 
+// dst[j] = src[j] for j < count, inline (rows are short: a library call per row costs more than the copy).
+void copy_contiguous(float* dst, const float* src, int64_t count) {
+  int64_t j = 0;
+  for (; j + 8 <= count; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+  for (; j < count; ++j) dst[j] = src[j];
+}
+
 }  // namespace
 
 void phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
   phase_planes_loop(p, x, planes, c_begin, c_end, [](float* dst, const float* src, int64_t count, int64_t sw) {
-    if (sw == 2) copy_even(dst, src, count);
+    if (sw == 1) copy_contiguous(dst, src, count);
+    else if (sw == 2) copy_even(dst, src, count);
     else copy_strided(dst, src, count, sw);
   });
 }

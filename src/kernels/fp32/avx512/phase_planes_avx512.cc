@@ -1,5 +1,6 @@
 // Phase planes with AVX-512: a stride-2 row is de-interleaved 16 outputs at a time by one vpermt2ps of
-// two (masked) 16-float loads; stride 1 and other strides copy as the portable builder.
+// two (masked) 16-float loads, a stride-1 row copied with (masked) 16-float moves; other strides copy as the
+// portable builder.
 #include <immintrin.h>
 
 #include "kernels/fp32/avx512/kernels_avx512.h"
@@ -22,11 +23,22 @@ void copy_even(float* dst, const float* src, int64_t count) {
   }
 }
 
+// dst[j] = src[j] for j < count, inline (rows are short: a library call per row costs more than the copy).
+void copy_contiguous(float* dst, const float* src, int64_t count) {
+  int64_t j = 0;
+  for (; j + 16 <= count; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+  if (j < count) {
+    const __mmask16 m = __mmask16((1u << (count - j)) - 1);
+    _mm512_mask_storeu_ps(dst + j, m, _mm512_maskz_loadu_ps(m, src + j));
+  }
+}
+
 }  // namespace
 
 void phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
   phase_planes_loop(p, x, planes, c_begin, c_end, [](float* dst, const float* src, int64_t count, int64_t sw) {
-    if (sw == 2) copy_even(dst, src, count);
+    if (sw == 1) copy_contiguous(dst, src, count);
+    else if (sw == 2) copy_even(dst, src, count);
     else copy_strided(dst, src, count, sw);
   });
 }

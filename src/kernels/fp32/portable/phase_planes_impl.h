@@ -31,7 +31,7 @@ void phase_planes_loop(const ConvPlan& p, const float* x, float* planes, int64_t
           continue;
         }
         copy_row(dst, xc + ih * W + aw, jend, sw);
-        std::fill(dst + jend, dst + OW, 0.0f);
+        for (int64_t j = jend; j < OW; ++j) dst[j] = 0.0f;  // (usually none: no call for an empty fill)
       }
     }
   }
