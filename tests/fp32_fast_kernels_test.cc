@@ -396,6 +396,10 @@ TEST(Fp32FastEngine, ResultsDoNotDependOnThreadsOrBatching) {
       EXPECT_EQ(std::vector<float>(want.begin() + i * 10, want.begin() + (i + 1) * 10), got)
           << "threads " << threads << ", image " << i << " alone";
     }
+    if (threads == 3) {  // batch 2 < threads: layer by layer over two images (per-image plane layouts)
+      const Tensor x2 = Tensor::from_floats({2, 32, 32, 3}, {x.f.begin(), x.f.begin() + 2 * 3072});
+      EXPECT_EQ(std::vector<float>(want.begin(), want.begin() + 20), e.run(x2).at(0).f) << "threads 3, batch 2";
+    }
   }
 }
 

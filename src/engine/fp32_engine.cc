@@ -40,8 +40,16 @@ Tensor& prepare_float_output(const Plan& plan, const Step& step, Workspace& ws) 
   Tensor& t = ws.slots[plan.slot[step.output]];
   t.dtype = DType::kFloat32;
   t.shape = step.out_shape;
-  t.f.resize(size_t(num_elements(step.out_shape)));
   t.i.clear();
+  if (step.out_floats == 0) {
+    t.f.resize(size_t(num_elements(step.out_shape)));
+    return t;
+  }
+  // Laid out as its reader's planes: the Conv writes the rows, the padding around them is zeroed here.
+  const int64_t images = step.out_shape[0], channels = step.out_shape[1];
+  t.f.resize(size_t(images * step.out_floats));
+  fp32::zero_layout_padding(step.conv->out, channels, step.conv->shape.out_h * step.conv->shape.out_w, t.f.data(),
+                            images);
   return t;
 }
 
@@ -138,7 +146,10 @@ struct Fp32Engine::Impl {
         Tensor& out = prepare_float_output(plan, step, ws);
         Tensor* guest_out = guest ? &prepare_float_output(plan, *guest, ws) : nullptr;
         const float* shared_planes = nullptr;
-        if (step.kind == StepKind::kConv && (pool->size() > 1 || guest) && fp32::conv_planes_floats(*step.conv) > 0) {
+        if (step.kind == StepKind::kConv && step.input_is_planes) {
+          shared_planes = view[step.inputs[0]]->f.data();
+        } else if (step.kind == StepKind::kConv && (pool->size() > 1 || guest) &&
+                   fp32::conv_planes_floats(*step.conv) > 0) {
           // Phase planes once per image and channel, before the tiles that read them.
           const fp32::ConvPlan& c = *step.conv;
           const int64_t images = plan.input_shape[0], per = fp32::conv_planes_floats(c);
@@ -184,8 +195,11 @@ struct Fp32Engine::Impl {
           run_reference(plan, step, ws, view);
         } else {
           Tensor& out = prepare_float_output(plan, step, ws);
-          // A plane-reusing Conv follows the Conv that just built this image's planes in scratch.
-          const float* planes_built = step.reuse_planes ? ws.scratch.data() : nullptr;
+          // Planes: the input itself (written as planes), or those the Conv before a plane-reusing one just
+          // built in scratch for this image, or none (the Conv builds its own).
+          const float* planes_built = step.input_is_planes ? view[step.inputs[0]]->f.data()
+                                      : step.reuse_planes ? ws.scratch.data()
+                                                          : nullptr;
           run_items(*kernels, plan, step, view, out, 0, step.items, planes_built, ws.scratch.data());
         }
       } catch (const Error& e) {

@@ -72,6 +72,7 @@ class PlanBuilder {
       }
     }
     share_phase_planes();
+    if (fuse) write_outputs_as_planes();
   }
 
  private:
@@ -156,6 +157,45 @@ class PlanBuilder {
       }
     }
     extend_clamp(chain);
+  }
+
+  // A Conv output read only by implicit Convs, as input by Convs whose planes are zero-padded rows of it
+  // (fp32::reads_padded_rows, one common layout) and/or as a fused residual, is written in that layout
+  // directly, so its readers copy nothing. Fused plans only (a tap sees dense values).
+  void write_outputs_as_planes() {
+    auto& steps = plan_.steps;
+    auto same = [](const fp32::ConvPlan::Layout& a, const fp32::ConvPlan::Layout& b) {
+      return a.channel_stride == b.channel_stride && a.offset == b.offset && a.image == b.image;
+    };
+    for (Step& producer : steps) {
+      if (producer.kind != StepKind::kConv || !producer.conv->implicit || is_output_[producer.output]) continue;
+      const int v = producer.output;
+      bool ok = true, read_as_planes = false;
+      fp32::ConvPlan::Layout layout;
+      for (const Step& s : steps) {
+        if (std::find(s.inputs.begin(), s.inputs.end(), v) == s.inputs.end()) continue;
+        if (s.kind != StepKind::kConv || !s.conv->implicit) {
+          ok = false;
+        } else if (s.inputs[0] == v) {
+          ok = ok && fp32::reads_padded_rows(*s.conv) && (!read_as_planes || same(layout, fp32::planes_layout(*s.conv)));
+          layout = fp32::planes_layout(*s.conv);
+          read_as_planes = true;
+        }
+      }
+      if (!ok || !read_as_planes) continue;
+      auto with = [](const fp32::ConvPlan& c, auto edit) {
+        fp32::ConvPlan copy = c;
+        edit(copy);
+        return std::make_shared<const fp32::ConvPlan>(std::move(copy));
+      };
+      producer.conv = with(*producer.conv, [&](fp32::ConvPlan& c) { c.out = layout; });
+      producer.out_floats = layout.image;
+      for (Step& s : steps) {
+        if (s.kind != StepKind::kConv || &s == &producer) continue;
+        if (s.inputs[0] == v) s.input_is_planes = true;
+        if (s.inputs[1] == v) s.conv = with(*s.conv, [&](fp32::ConvPlan& c) { c.res = layout; });
+      }
+    }
   }
 
   // Consecutive phased Convs of one input (a strided 3×3 and its 1×1 shortcut): the second adopts the first's

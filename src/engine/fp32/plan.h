@@ -36,6 +36,10 @@ struct Step {
   // kConv: reads the phase planes the step before it built (a Conv of the same input whose layout this
   // plan adopted, fp32::adopt_phase_layout); the engine runs the two in one pass over the threads.
   bool reuse_planes = false;
+  // kConv: input 0 is already in this Conv's planes layout (its producer wrote it so): nothing to build.
+  bool input_is_planes = false;
+  // Floats per image of the output when it is laid out as a reader's planes (0: dense, num_elements).
+  int64_t out_floats = 0;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference
 };

@@ -62,6 +62,13 @@ struct ConvPlan {
   std::vector<int64_t> phase_h, phase_w;   // per phase plane: ah, aw
   int64_t plane_rows = 0, row0 = 0;        // rows per phase plane, first row's phase-row index
   PhasePlanesFn build_planes = nullptr;    // the kernel set's phase-plane builder (phased only)
+  // Where the output and the fused residual live: element (m, pixel p) of image n at
+  // n·image + offset + m·channel_stride + p. Dense NCHW unless the engine lays a value out as the stride-1
+  // planes of the Conv reading it (padding rows around each channel, which the writer leaves alone).
+  struct Layout {
+    int64_t channel_stride = 0, offset = 0, image = 0;
+  };
+  Layout out, res;
 
   int64_t image_in() const { return shape.in_channels * shape.in_h * shape.in_w; }
   int64_t image_out() const { return shape.out_channels * shape.out_h * shape.out_w; }

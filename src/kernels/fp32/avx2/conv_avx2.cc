@@ -47,7 +47,7 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
       }
     }
   }
-  const int64_t plane = p.shape.out_h * p.shape.out_w;
+  const int64_t ycs = p.out.channel_stride, rcs = p.res.channel_stride;
   const unsigned store_bits = p.store_masks[word];
   const __m256i s[2] = {lane_mask(store_bits & 0xFF), lane_mask(store_bits >> 8)};
   const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
@@ -55,11 +55,11 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
   for (int i = 0; i < MR; ++i) {
     if (i >= rows) break;
     for (int h = 0; h < 2; ++h) {
-      const int64_t off = i * plane + word * kPixelBlock + h * 8;
+      const int64_t px = word * kPixelBlock + h * 8;
       __m256 r = acc[i][h];
-      if (res) r = _mm256_add_ps(r, _mm256_maskload_ps(res + off, s[h]));
+      if (res) r = _mm256_add_ps(r, _mm256_maskload_ps(res + i * rcs + px, s[h]));
       r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
-      _mm256_maskstore_ps(y + off, s[h], r);
+      _mm256_maskstore_ps(y + i * ycs + px, s[h], r);
     }
   }
 }

@@ -54,7 +54,7 @@ void tile(const ConvPlan& p, const ConvTile& t) {
       }
     }
   }
-  const int64_t plane = p.shape.out_h * p.shape.out_w;
+  const int64_t ycs = p.out.channel_stride, rcs = p.res.channel_stride;
   const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
@@ -62,12 +62,12 @@ void tile(const ConvPlan& p, const ConvTile& t) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       const __mmask16 sm = p.store_masks[t.word0 + v];
-      const int64_t off = i * plane + (t.word0 + v) * kPixelBlock;
+      const int64_t px = (t.word0 + v) * kPixelBlock;
       __m512 r = acc[i][v];
-      if (t.res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(sm, t.res + off));
+      if (t.res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(sm, t.res + i * rcs + px));
       // NaN-propagating: max(lo, NaN) = NaN. (maskz forms: GCC 12 warns on the plain ones' undefined source.)
       r = _mm512_maskz_min_ps(0xFFFF, hi, _mm512_maskz_max_ps(0xFFFF, lo, r));
-      _mm512_mask_storeu_ps(t.y + off, sm, r);
+      _mm512_mask_storeu_ps(t.y + i * ycs + px, sm, r);
     }
   }
 }

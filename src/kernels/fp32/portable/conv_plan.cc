@@ -58,6 +58,7 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
   p.weights.assign(w, w + M * Cg * taps);
   p.bias.assign(size_t(M), 0.0f);
   if (bias) std::copy(bias, bias + M, p.bias.begin());
+  p.out = p.res = {shape.out_h * shape.out_w, 0, p.image_out()};
 
   const int64_t H = shape.in_h, W = shape.in_w, OH = shape.out_h, OW = shape.out_w;
   const int64_t sh = win.stride_h, sw = win.stride_w, plane = OH * OW;
@@ -166,6 +167,26 @@ bool adopt_phase_layout(ConvPlan& guest, const ConvPlan& host) {
   return true;
 }
 
+bool reads_padded_rows(const ConvPlan& p) {
+  const fp32_ref::Conv2dParams& s = p.shape;
+  return p.implicit && !p.direct && s.window.stride_h == 1 && s.window.stride_w == 1 && s.out_w == s.in_w &&
+         p.phase_h.size() == 1 && p.row0 <= 0 && p.row0 + p.plane_rows >= s.in_h;
+}
+
+ConvPlan::Layout planes_layout(const ConvPlan& p) {
+  return {p.channel_stride, -p.row0 * p.shape.in_w, p.shape.in_channels * p.channel_stride};
+}
+
+void zero_layout_padding(const ConvPlan::Layout& layout, int64_t channels, int64_t plane, float* y, int64_t images) {
+  for (int64_t n = 0; n < images; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      float* base = y + n * layout.image + c * layout.channel_stride;
+      std::fill(base, base + layout.offset, 0.0f);
+      std::fill(base + layout.offset + plane, base + layout.channel_stride, 0.0f);
+    }
+  }
+}
+
 int64_t conv_items(const ConvPlan& p, int64_t images) {
   return p.implicit ? images * p.shape.group * p.tiles * p.mblocks : images;
 }
@@ -199,7 +220,6 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
                    float* scratch, int64_t item, int64_t& scratch_image) {
   const fp32_ref::Conv2dParams& s = p.shape;
   const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
-  const int64_t plane = s.out_h * s.out_w, out = p.image_out();
   const int64_t n = item / per_image, r = item % per_image;
   const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
   const float* source;
@@ -219,8 +239,8 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
   t.a = p.packed.data() + block * p.taps * s.in_per_group * p.mr;
   t.bias = p.packed_bias.data() + block * p.mr;
   t.src = source + g * s.in_per_group * p.channel_stride;
-  t.res = residual ? residual + n * out + m0 * plane : nullptr;
-  t.y = y + n * out + m0 * plane;
+  t.res = residual ? residual + n * p.res.image + p.res.offset + m0 * p.res.channel_stride : nullptr;
+  t.y = y + n * p.out.image + p.out.offset + m0 * p.out.channel_stride;
   t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
   t.word0 = tile_index * p.nv;
   return t;

@@ -18,6 +18,16 @@ ConvPlan make_conv_plan(const fp32_ref::Conv2dParams& shape, const float* w, con
 // the planes do not fit.
 bool adopt_phase_layout(ConvPlan& guest, const ConvPlan& host);
 
+// True when p's planes are x with zero rows above and below each channel (stride 1, OW = W, the planes
+// cover every row of x): a producer can then write x in that layout (planes_layout) and p reads it as its
+// planes, with no copy.
+bool reads_padded_rows(const ConvPlan& p);
+// x laid out as p's planes: channel stride, offset of row 0 (−row0 zero rows before it), floats per image.
+ConvPlan::Layout planes_layout(const ConvPlan& p);
+// Zeroes what lies outside the `plane` floats at `offset` of every channel: the padding rows a producer
+// writing in `layout` leaves alone.
+void zero_layout_padding(const ConvPlan::Layout& layout, int64_t channels, int64_t plane, float* y, int64_t images);
+
 // Work items of `images` images: images·G·tiles·mblocks (implicit) or images (reference). Item order is
 // image, group, pixel tile, channel block (innermost).
 int64_t conv_items(const ConvPlan& p, int64_t images);
