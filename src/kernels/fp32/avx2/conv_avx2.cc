@@ -69,8 +69,9 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
 void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t /*images*/,
               int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
   int64_t scratch_image = -1;
-  for (int64_t item = item_begin; item < item_end; ++item) {
-    const ConvTile t = conv_tile(p, x, residual, y, planes, scratch, item, scratch_image);
+  ConvItem it = conv_item(p, item_begin);
+  for (int64_t item = item_begin; item < item_end; ++item, next_item(p, it)) {
+    const ConvTile t = conv_tile(p, x, residual, y, planes, scratch, it, scratch_image);
     tile<kConvMr>(p, t.a, t.bias, t.src, t.res, t.y, t.rows, t.word0);
   }
 }

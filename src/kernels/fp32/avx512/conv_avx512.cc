@@ -77,8 +77,9 @@ void tile(const ConvPlan& p, const ConvTile& t) {
 void conv_run(const ConvPlan& p, const float* x, const float* residual, float* y, int64_t /*images*/,
               int64_t item_begin, int64_t item_end, const float* planes, float* scratch) {
   int64_t scratch_image = -1;
-  for (int64_t item = item_begin; item < item_end; ++item)
-    tile<kConvMr, kConvNv>(p, conv_tile(p, x, residual, y, planes, scratch, item, scratch_image));
+  ConvItem it = conv_item(p, item_begin);
+  for (int64_t item = item_begin; item < item_end; ++item, next_item(p, it))
+    tile<kConvMr, kConvNv>(p, conv_tile(p, x, residual, y, planes, scratch, it, scratch_image));
 }
 
 }  // namespace tinyptq::fp32::avx512

@@ -216,12 +216,26 @@ void conv_run_reference(const ConvPlan& p, const float* x, const float* residual
   }
 }
 
+ConvItem conv_item(const ConvPlan& p, int64_t item) {
+  const int64_t per_group = p.tiles * p.mblocks, per_image = p.shape.group * per_group;
+  const int64_t r = item % per_image;
+  return {item / per_image, r / per_group, (r % per_group) / p.mblocks, r % p.mblocks};
+}
+
+void next_item(const ConvPlan& p, ConvItem& it) {
+  if (++it.mb < p.mblocks) return;
+  it.mb = 0;
+  if (++it.tile < p.tiles) return;
+  it.tile = 0;
+  if (++it.g < p.shape.group) return;
+  it.g = 0;
+  ++it.n;
+}
+
 ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, float* y, const float* planes,
-                   float* scratch, int64_t item, int64_t& scratch_image) {
+                   float* scratch, const ConvItem& it, int64_t& scratch_image) {
   const fp32_ref::Conv2dParams& s = p.shape;
-  const int64_t per_group = p.tiles * p.mblocks, per_image = s.group * per_group;
-  const int64_t n = item / per_image, r = item % per_image;
-  const int64_t g = r / per_group, tile_index = (r % per_group) / p.mblocks, mb = r % p.mblocks;
+  const int64_t n = it.n, g = it.g, tile_index = it.tile, mb = it.mb;
   const float* source;
   if (p.direct) {
     source = x + n * p.image_in();

@@ -49,8 +49,15 @@ struct ConvTile {
 // The ISA-independent part of a ConvRunFn: where item `item` reads and writes. The source is x itself
 // (direct plans), the image's precomputed phase planes, or planes built into scratch once per image;
 // scratch_image names the image scratch holds (start with −1).
+// Position of a work item (item order: image, group, pixel tile, channel block innermost).
+struct ConvItem {
+  int64_t n, g, tile, mb;
+};
+ConvItem conv_item(const ConvPlan& p, int64_t item);  // divides: once per run call
+void next_item(const ConvPlan& p, ConvItem& it);      // the item after it, by increments
+
 ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, float* y, const float* planes,
-                   float* scratch, int64_t item, int64_t& scratch_image);
+                   float* scratch, const ConvItem& it, int64_t& scratch_image);
 
 // Fills channels [c_begin, c_end) of the phase planes of one image x [C][H][W] into planes
 // [C][phases][plane_rows][OW].
