@@ -321,6 +321,52 @@ TEST(Fp32FastKernels, ShortcutConvReadsTheStridedConvsPhasePlanes) {
   }
 }
 
+TEST(Fp32FastKernels, ConvWritingTheNextConvsPhasePlanesMatchesBuildingThem) {
+  std::mt19937 rng(23);
+  struct WriteCase {
+    int64_t c, m, h, w;        // producer: 3×3 stride 1 pad 1, C → M channels, H×W (W multiple of 16)
+    int64_t rk, rpb, rpe;      // reader: rk×rk stride 2, pads begin/end
+  };
+  const WriteCase cases[] = {{16, 16, 32, 32, 3, 0, 1}, {32, 32, 16, 16, 3, 1, 1}, {5, 20, 6, 16, 1, 0, 0},
+                             {3, 9, 7, 32, 3, 1, 0},    {4, 12, 5, 48, 3, 2, 2}};
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (!k->conv.writes_phase_planes) continue;
+    for (const WriteCase& wc : cases) {
+      SCOPED_TRACE(std::string(k->isa) + " producer C" + std::to_string(wc.c) + " M" + std::to_string(wc.m) + " " +
+                   std::to_string(wc.h) + "x" + std::to_string(wc.w) + ", reader k" + std::to_string(wc.rk) +
+                   " pads " + std::to_string(wc.rpb) + "/" + std::to_string(wc.rpe));
+      ref::Window2d pw, rw;
+      pw.kernel_h = pw.kernel_w = 3, pw.pad_top = pw.pad_left = pw.pad_bottom = pw.pad_right = 1;
+      rw.kernel_h = rw.kernel_w = wc.rk, rw.stride_h = rw.stride_w = 2;
+      rw.pad_top = rw.pad_left = wc.rpb, rw.pad_bottom = rw.pad_right = wc.rpe;
+      const int64_t n = 2;
+      const auto pp = ref::make_conv2d_params({n, wc.c, wc.h, wc.w}, {wc.m, wc.c, 3, 3}, pw, 1);
+      const auto rp = ref::make_conv2d_params({n, wc.m, wc.h, wc.w}, {8, wc.m, wc.rk, wc.rk}, rw, 1);
+      const auto x = random_floats(rng, n * wc.c * wc.h * wc.w), w = random_floats(rng, wc.m * wc.c * 9);
+      const auto b = random_floats(rng, wc.m), rwts = random_floats(rng, 8 * wc.m * wc.rk * wc.rk);
+      const auto producer = fp32::make_conv_plan(pp, w.data(), b.data(), 0, kInf, k->conv);
+      const auto reader = fp32::make_conv_plan(rp, rwts.data(), nullptr, -kInf, kInf, k->conv);
+      ASSERT_TRUE(fp32::can_write_phase_planes(producer, reader));
+      // Wanted: the producer's dense output, then the reader's planes built from it.
+      const int64_t per = fp32::conv_planes_floats(reader), items = fp32::conv_items(producer, n);
+      std::vector<float> dense(size_t(n * producer.image_out())), want(size_t(n * per), -7.0f);
+      std::vector<float> scratch(size_t(fp32::conv_scratch_floats(producer)) + 1);
+      k->conv.run(producer, x.data(), nullptr, dense.data(), n, 0, items, nullptr, scratch.data());
+      for (int64_t i = 0; i < n; ++i)
+        fp32::build_phase_planes(reader, dense.data() + i * producer.image_out(), want.data() + i * per, 0, wc.m);
+      // Got: the padding zeroed, then the producer writing the planes (items split in two calls).
+      fp32::ConvPlan writer = producer;
+      fp32::write_phase_planes_of(writer, reader);
+      std::vector<float> got(size_t(n * per), -9.0f);
+      fp32::zero_plane_padding(reader, got.data(), n);
+      k->conv.run(writer, x.data(), nullptr, got.data(), n, 0, items / 3, nullptr, scratch.data());
+      k->conv.run(writer, x.data(), nullptr, got.data(), n, items / 3, items, nullptr, scratch.data());
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+          << "planes differ at " << (std::mismatch(got.begin(), got.end(), want.begin()).first - got.begin());
+    }
+  }
+}
+
 TEST(Fp32FastKernels, PlaneMeanAndTransposeMatchReference) {
   std::mt19937 rng(17);
   for (const fp32::KernelTable* k : fp32::available_kernels()) {

@@ -45,11 +45,10 @@ Tensor& prepare_float_output(const Plan& plan, const Step& step, Workspace& ws) 
     t.f.resize(size_t(num_elements(step.out_shape)));
     return t;
   }
-  // Laid out as its reader's planes: the Conv writes the rows, the padding around them is zeroed here.
-  const int64_t images = step.out_shape[0], channels = step.out_shape[1];
+  // Laid out as its readers' planes: the Conv writes the data, the padding is zeroed here.
+  const int64_t images = step.out_shape[0];
   t.f.resize(size_t(images * step.out_floats));
-  fp32::zero_layout_padding(step.conv->out, channels, step.conv->shape.out_h * step.conv->shape.out_w, t.f.data(),
-                            images);
+  fp32::zero_plane_padding(*step.planes_reader, t.f.data(), images);
   return t;
 }
 

@@ -159,37 +159,44 @@ class PlanBuilder {
     extend_clamp(chain);
   }
 
-  // A Conv output read only by implicit Convs, as input by Convs whose planes are zero-padded rows of it
-  // (fp32::reads_padded_rows, one common layout) and/or as a fused residual, is written in that layout
-  // directly, so its readers copy nothing. Fused plans only (a tap sees dense values).
+  // A Conv output that only implicit Convs read is written straight into their planes, so they copy
+  // nothing: every Conv reading it as input must have the same planes (fp32::same_planes), and either those
+  // are its rows with zero rows around them (stride 1, fp32::reads_padded_rows: residual reads then see a
+  // channel-strided NCHW view), or the kernel scatters into stride-2 phase planes (no residual reads then).
+  // Fused plans only: a tap sees dense values.
   void write_outputs_as_planes() {
     auto& steps = plan_.steps;
-    auto same = [](const fp32::ConvPlan::Layout& a, const fp32::ConvPlan::Layout& b) {
-      return a.channel_stride == b.channel_stride && a.offset == b.offset && a.image == b.image;
+    auto with = [](const fp32::ConvPlan& c, auto edit) {
+      fp32::ConvPlan copy = c;
+      edit(copy);
+      return std::make_shared<const fp32::ConvPlan>(std::move(copy));
     };
     for (Step& producer : steps) {
       if (producer.kind != StepKind::kConv || !producer.conv->implicit || is_output_[producer.output]) continue;
       const int v = producer.output;
-      bool ok = true, read_as_planes = false;
-      fp32::ConvPlan::Layout layout;
+      std::shared_ptr<const fp32::ConvPlan> reader;
+      bool ok = true, residual_read = false;
       for (const Step& s : steps) {
         if (std::find(s.inputs.begin(), s.inputs.end(), v) == s.inputs.end()) continue;
-        if (s.kind != StepKind::kConv || !s.conv->implicit) {
-          ok = false;
-        } else if (s.inputs[0] == v) {
-          ok = ok && fp32::reads_padded_rows(*s.conv) && (!read_as_planes || same(layout, fp32::planes_layout(*s.conv)));
-          layout = fp32::planes_layout(*s.conv);
-          read_as_planes = true;
-        }
+        ok = ok && s.kind == StepKind::kConv && s.conv->implicit;
+        if (!ok) break;
+        if (s.inputs[1] == v) residual_read = true;
+        if (s.inputs[0] != v) continue;
+        ok = !reader || fp32::same_planes(*reader, *s.conv);
+        reader = s.conv;
       }
-      if (!ok || !read_as_planes) continue;
-      auto with = [](const fp32::ConvPlan& c, auto edit) {
-        fp32::ConvPlan copy = c;
-        edit(copy);
-        return std::make_shared<const fp32::ConvPlan>(std::move(copy));
-      };
-      producer.conv = with(*producer.conv, [&](fp32::ConvPlan& c) { c.out = layout; });
-      producer.out_floats = layout.image;
+      if (!ok || !reader) continue;
+      const bool rows = fp32::reads_padded_rows(*reader);
+      const bool scatter = !residual_read && kernels_.conv.writes_phase_planes &&
+                           fp32::can_write_phase_planes(*producer.conv, *reader);
+      if (!rows && !scatter) continue;
+      const fp32::ConvPlan::Layout layout = fp32::planes_layout(*reader);
+      producer.conv = with(*producer.conv, [&](fp32::ConvPlan& c) {
+        if (rows) c.out = layout;
+        else fp32::write_phase_planes_of(c, *reader);
+      });
+      producer.planes_reader = reader;
+      producer.out_floats = fp32::conv_planes_floats(*reader);
       for (Step& s : steps) {
         if (s.kind != StepKind::kConv || &s == &producer) continue;
         if (s.inputs[0] == v) s.input_is_planes = true;

@@ -38,7 +38,9 @@ struct Step {
   bool reuse_planes = false;
   // kConv: input 0 is already in this Conv's planes layout (its producer wrote it so): nothing to build.
   bool input_is_planes = false;
-  // Floats per image of the output when it is laid out as a reader's planes (0: dense, num_elements).
+  // kConv whose output is written as its readers' planes: their (common) plan, and the floats per image of
+  // that layout (0: the output is dense, num_elements).
+  std::shared_ptr<const fp32::ConvPlan> planes_reader;
   int64_t out_floats = 0;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference

@@ -37,7 +37,7 @@ const KernelTable& avx512_kernels() {
     KernelTable t;
     t.isa = "avx512";
     t.conv = {"conv2d_nchw_implicit_8x32_avx512", avx512::kConvMr, avx512::kConvNv, avx512::conv_run,
-              avx512::phase_planes};
+              avx512::phase_planes, true};
     t.gemm = {"gemm_dot16_avx512", avx512::gemm_run};
     t.clamp = {"clamp_avx512", avx512::clamp};
     t.add_clamp = {"add_clamp_avx512", avx512::add_clamp};

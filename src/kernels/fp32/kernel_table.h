@@ -69,6 +69,16 @@ struct ConvPlan {
     int64_t channel_stride = 0, offset = 0, image = 0;
   };
   Layout out, res;
+  // The output written as a stride-2 reader's phase planes instead (ConvKernel::writes_phase_planes):
+  // element (m, ih, iw) goes to phase (ih mod 2, iw mod 2) at row ih div 2 − row0, column iw div 2 of channel
+  // m, and is dropped where the reader has no such phase, row or column. Needs OW % 16 = 0 (a 16-pixel word
+  // lies in one row). What no element reaches is the reader's zero padding (zero_plane_padding).
+  struct PlanesOut {
+    bool on = false;
+    int64_t phase[2][2] = {{-1, -1}, {-1, -1}};  // reader's phase index of (ah, aw), −1 when absent
+    int64_t plane_rows = 0, row0 = 0, width = 0, channel_stride = 0, image = 0;
+  };
+  PlanesOut planes_out;
 
   int64_t image_in() const { return shape.in_channels * shape.in_h * shape.in_w; }
   int64_t image_out() const { return shape.out_channels * shape.out_h * shape.out_w; }
@@ -85,6 +95,7 @@ struct ConvKernel {
   int mr = 0, nv = 0;  // tile the plan is made for (0: reference layout, implicit = false)
   ConvRunFn run = nullptr;
   PhasePlanesFn planes = nullptr;  // null: the portable build_phase_planes
+  bool writes_phase_planes = false;  // run honours ConvPlan::planes_out
 };
 
 // ---- Gemm: y[i][j] = alpha·Σ_k A[i][k]·B'[k][j] + beta·C[i][j] with B and C constant ------------------

@@ -15,6 +15,9 @@ namespace {
 inline const float* shifted(const float* base, int64_t floats) {
   return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
 }
+inline float* shifted(float* base, int64_t floats) {
+  return reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
+}
 
 
 template <int MR, int NV>
@@ -56,18 +59,47 @@ void tile(const ConvPlan& p, const ConvTile& t) {
   }
   const int64_t ycs = p.out.channel_stride, rcs = p.res.channel_stride;
   const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    if (i >= t.rows) break;
+  const ConvPlan::PlanesOut& po = p.planes_out;
+  // Even output columns to lanes 0–7, odd ones to lanes 8–15 (for planes_out).
+  const __m512i split = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      const __mmask16 sm = p.store_masks[t.word0 + v];
-      const int64_t px = (t.word0 + v) * kPixelBlock;
+  for (int v = 0; v < NV; ++v) {
+    const __mmask16 sm = p.store_masks[t.word0 + v];
+    const int64_t px = (t.word0 + v) * kPixelBlock;
+    // planes_out: the word is 16 columns ow0.. of row oh; columns ow0 + 2l (+1) go to column ow0/2 + l of
+    // phase (oh mod 2, 0 (1)), row oh div 2 − row0. even/odd: where lane 0/8 lands, null when dropped.
+    float *even = nullptr, *odd = nullptr;
+    __mmask16 even_mask = 0;
+    if (po.on && sm) {  // (a word past the plane writes nothing)
+      const int64_t oh = px / p.shape.out_w, ow0 = px % p.shape.out_w, ah = oh & 1, j0 = ow0 >> 1;
+      const int64_t row = (oh >> 1) - po.row0, keep = po.width - j0 < 8 ? po.width - j0 : 8;
+      if (row >= 0 && row < po.plane_rows && keep > 0) {
+        even_mask = __mmask16((1u << keep) - 1);
+        if (po.phase[ah][0] >= 0) even = shifted(t.y, (po.phase[ah][0] * po.plane_rows + row) * po.width + j0);
+        if (po.phase[ah][1] >= 0) odd = shifted(t.y, (po.phase[ah][1] * po.plane_rows + row) * po.width + j0 - 8);
+      }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      if (i >= t.rows) break;
       __m512 r = acc[i][v];
       if (t.res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(sm, t.res + i * rcs + px));
       // NaN-propagating: max(lo, NaN) = NaN. (maskz forms: GCC 12 warns on the plain ones' undefined source.)
       r = _mm512_maskz_min_ps(0xFFFF, hi, _mm512_maskz_max_ps(0xFFFF, lo, r));
-      _mm512_mask_storeu_ps(t.y + i * ycs + px, sm, r);
+      // Plain stores where every lane is kept (masked stores are slower on some cores).
+      if (!po.on) {
+        if (sm == 0xFFFF) _mm512_storeu_ps(t.y + i * ycs + px, r);
+        else _mm512_mask_storeu_ps(t.y + i * ycs + px, sm, r);
+        continue;
+      }
+      const __m512 halves = _mm512_permutexvar_ps(split, r);
+      if (even_mask == 0xFF) {
+        if (even) _mm256_storeu_ps(shifted(even, i * po.channel_stride), _mm512_castps512_ps256(halves));
+        if (odd) _mm256_storeu_ps(shifted(odd, i * po.channel_stride + 8), _mm512_extractf32x8_ps(halves, 1));
+      } else {
+        if (even) _mm512_mask_storeu_ps(shifted(even, i * po.channel_stride), even_mask, halves);
+        if (odd) _mm512_mask_storeu_ps(shifted(odd, i * po.channel_stride), __mmask16(even_mask << 8), halves);
+      }
     }
   }
 }

@@ -177,14 +177,38 @@ ConvPlan::Layout planes_layout(const ConvPlan& p) {
   return {p.channel_stride, -p.row0 * p.shape.in_w, p.shape.in_channels * p.channel_stride};
 }
 
-void zero_layout_padding(const ConvPlan::Layout& layout, int64_t channels, int64_t plane, float* y, int64_t images) {
-  for (int64_t n = 0; n < images; ++n) {
-    for (int64_t c = 0; c < channels; ++c) {
-      float* base = y + n * layout.image + c * layout.channel_stride;
-      std::fill(base, base + layout.offset, 0.0f);
-      std::fill(base + layout.offset + plane, base + layout.channel_stride, 0.0f);
-    }
-  }
+bool can_write_phase_planes(const ConvPlan& producer, const ConvPlan& reader) {
+  const fp32_ref::Conv2dParams &p = producer.shape, &r = reader.shape;
+  return producer.implicit && reader.implicit && !reader.direct && r.window.stride_h == 2 &&
+         r.window.stride_w == 2 && p.out_w % kPixelBlock == 0 && p.out_channels == r.in_channels &&
+         p.out_h == r.in_h && p.out_w == r.in_w;
+}
+
+void write_phase_planes_of(ConvPlan& producer, const ConvPlan& reader) {
+  ConvPlan::PlanesOut& o = producer.planes_out;
+  o = ConvPlan::PlanesOut{};
+  o.on = true;
+  for (size_t k = 0; k < reader.phase_h.size(); ++k) o.phase[reader.phase_h[k]][reader.phase_w[k]] = int64_t(k);
+  o.plane_rows = reader.plane_rows;
+  o.row0 = reader.row0;
+  o.width = reader.shape.out_w;
+  o.channel_stride = reader.channel_stride;
+  o.image = conv_planes_floats(reader);
+}
+
+bool same_planes(const ConvPlan& a, const ConvPlan& b) {
+  const fp32_ref::Conv2dParams &s = a.shape, &t = b.shape;
+  return a.implicit && b.implicit && !a.direct && !b.direct && a.phase_h == b.phase_h && a.phase_w == b.phase_w &&
+         a.plane_rows == b.plane_rows && a.row0 == b.row0 && a.channel_stride == b.channel_stride &&
+         s.in_channels == t.in_channels && s.in_h == t.in_h && s.in_w == t.in_w && s.out_w == t.out_w &&
+         s.window.stride_h == t.window.stride_h && s.window.stride_w == t.window.stride_w;
+}
+
+void zero_plane_padding(const ConvPlan& reader, float* planes, int64_t images) {
+  const int64_t per = conv_planes_floats(reader);
+  for (int64_t n = 0; n < images; ++n)  // the planes loop with row copies left out: only its zero fill
+    phase_planes_loop(reader, nullptr, planes + n * per, 0, reader.shape.in_channels,
+                      [](float*, const float*, int64_t, int64_t) {});
 }
 
 int64_t conv_items(const ConvPlan& p, int64_t images) {
@@ -254,7 +278,8 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
   t.bias = p.packed_bias.data() + block * p.mr;
   t.src = source + g * s.in_per_group * p.channel_stride;
   t.res = residual ? residual + n * p.res.image + p.res.offset + m0 * p.res.channel_stride : nullptr;
-  t.y = y + n * p.out.image + p.out.offset + m0 * p.out.channel_stride;
+  t.y = p.planes_out.on ? y + n * p.planes_out.image + m0 * p.planes_out.channel_stride
+                       : y + n * p.out.image + p.out.offset + m0 * p.out.channel_stride;
   t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
   t.word0 = tile_index * p.nv;
   return t;

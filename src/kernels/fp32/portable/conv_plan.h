@@ -24,9 +24,16 @@ bool adopt_phase_layout(ConvPlan& guest, const ConvPlan& host);
 bool reads_padded_rows(const ConvPlan& p);
 // x laid out as p's planes: channel stride, offset of row 0 (−row0 zero rows before it), floats per image.
 ConvPlan::Layout planes_layout(const ConvPlan& p);
-// Zeroes what lies outside the `plane` floats at `offset` of every channel: the padding rows a producer
-// writing in `layout` leaves alone.
-void zero_layout_padding(const ConvPlan::Layout& layout, int64_t channels, int64_t plane, float* y, int64_t images);
+// True when a Conv producing reader's input can write it straight into reader's stride-2 phase planes
+// (ConvPlan::planes_out): reader is phased with strides 2×2 and the producer's OW is a multiple of 16.
+bool can_write_phase_planes(const ConvPlan& producer, const ConvPlan& reader);
+// Sets producer.planes_out for reader (requires can_write_phase_planes).
+void write_phase_planes_of(ConvPlan& producer, const ConvPlan& reader);
+// Same phase geometry (phases, rows, channel stride, input and output size): one set of planes serves both.
+bool same_planes(const ConvPlan& a, const ConvPlan& b);
+// Zeroes the entries of reader's planes that no input element fills (padding rows and columns), in
+// `images` images: what a producer writing the planes directly leaves alone.
+void zero_plane_padding(const ConvPlan& reader, float* planes, int64_t images);
 
 // Work items of `images` images: images·G·tiles·mblocks (implicit) or images (reference). Item order is
 // image, group, pixel tile, channel block (innermost).
@@ -41,7 +48,7 @@ struct ConvTile {
   const float* bias;  // [MR]
   const float* src;   // source of this image and group
   const float* res;   // residual of this image at the tile's first channel, or null
-  float* y;           // output of this image at the tile's first channel
+  float* y;           // output of this image at the tile's first channel (or its planes, planes_out)
   int64_t rows;       // valid output channels (≤ MR)
   int64_t word0;      // first mask word of the tile
 };

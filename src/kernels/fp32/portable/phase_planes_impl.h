@@ -10,7 +10,8 @@ namespace tinyptq::fp32 {
 namespace {
 
 // Plane row r of phase (ah, aw) of channel c is P[r][j] = x[c][sh·(r + row0) + ah][sw·j + aw] where that
-// lies in the input, else 0. copy_row(dst, src, count, sw) writes dst[j] = src[j·sw] for j < count.
+// lies in the input, else 0. copy_row(dst, src, count, sw) writes dst[j] = src[j·sw] for j < count; with x
+// null only the zeros are written.
 template <typename CopyRow>
 void phase_planes_loop(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end,
                        CopyRow copy_row) {
@@ -18,7 +19,6 @@ void phase_planes_loop(const ConvPlan& p, const float* x, float* planes, int64_t
   const int64_t H = p.shape.in_h, W = p.shape.in_w, OW = p.shape.out_w;
   const int64_t sh = win.stride_h, sw = win.stride_w, phases = int64_t(p.phase_h.size());
   for (int64_t c = c_begin; c < c_end; ++c) {
-    const float* xc = x + c * H * W;
     for (int64_t ph = 0; ph < phases; ++ph) {
       float* dst = planes + c * p.channel_stride + ph * p.plane_rows * OW;
       const int64_t aw = p.phase_w[ph];
@@ -30,7 +30,7 @@ void phase_planes_loop(const ConvPlan& p, const float* x, float* planes, int64_t
           std::fill(dst, dst + OW, 0.0f);
           continue;
         }
-        copy_row(dst, xc + ih * W + aw, jend, sw);
+        if (x) copy_row(dst, x + (c * H + ih) * W + aw, jend, sw);  // x null: zero fill only
         for (int64_t j = jend; j < OW; ++j) dst[j] = 0.0f;  // (usually none: no call for an empty fill)
       }
     }
