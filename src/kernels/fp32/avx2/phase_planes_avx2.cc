@@ -31,11 +31,7 @@ void copy_contiguous(float* dst, const float* src, int64_t count) {
 }  // namespace
 
 void phase_planes(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end) {
-  phase_planes_loop(p, x, planes, c_begin, c_end, [](float* dst, const float* src, int64_t count, int64_t sw) {
-    if (sw == 1) copy_contiguous(dst, src, count);
-    else if (sw == 2) copy_even(dst, src, count);
-    else copy_strided(dst, src, count, sw);
-  });
+  phase_planes_by_stride(p, x, planes, c_begin, c_end, copy_contiguous, copy_even);
 }
 
 }  // namespace tinyptq::fp32::avx2

@@ -45,5 +45,16 @@ inline void copy_strided(float* dst, const float* src, int64_t count, int64_t st
   }
 }
 
+// The row copy every ISA's builder shares: its own contiguous and even-column copies for strides 1 and 2.
+template <typename Contiguous, typename Even>
+void phase_planes_by_stride(const ConvPlan& p, const float* x, float* planes, int64_t c_begin, int64_t c_end,
+                            Contiguous contiguous, Even even) {
+  phase_planes_loop(p, x, planes, c_begin, c_end, [&](float* dst, const float* src, int64_t count, int64_t sw) {
+    if (sw == 1) contiguous(dst, src, count);
+    else if (sw == 2) even(dst, src, count);
+    else copy_strided(dst, src, count, sw);
+  });
+}
+
 }  // namespace
 }  // namespace tinyptq::fp32

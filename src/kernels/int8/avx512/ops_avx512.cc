@@ -111,18 +111,7 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       for (int64_t ox = 0; ox < s.out_w; ++ox) {
         const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
-        int64_t inside = 0, in_padded_extent = 0;
-        for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
-          const int64_t iy = y0 + ky * win.dilation_h;
-          for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
-            const int64_t ix = x0 + kx * win.dilation_w;
-            if (iy < s.in_h + win.pad_bottom && ix < s.in_w + win.pad_right) ++in_padded_extent;
-            inside += iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-          }
-        }
-        const int64_t divisor = p.count_include_pad ? in_padded_extent : inside;
-        // The reference's multiplier, computed the same way.
-        const __m512 mult = _mm512_set1_ps(p.input_scale / (p.output_scale * float(divisor)));
+        const __m512 mult = _mm512_set1_ps(ref::avgpool_multiplier(p, oy, ox));
         for (int64_t c = 0; c < channels; c += 16) {
           const __mmask16 m = tail_mask(channels - c);
           __m512i acc = _mm512_setzero_si512();

@@ -4,6 +4,23 @@
 
 namespace tinyptq::int8::ref {
 
+float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox) {
+  const PoolShape& s = p.shape;
+  const Window2d& win = s.window;
+  const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
+  int64_t inside = 0, in_padded_extent = 0;
+  for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
+    const int64_t iy = y0 + ky * win.dilation_h;
+    for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
+      const int64_t ix = x0 + kx * win.dilation_w;
+      if (iy < s.in_h + win.pad_bottom && ix < s.in_w + win.pad_right) ++in_padded_extent;
+      inside += iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
+    }
+  }
+  const int64_t divisor = p.count_include_pad ? in_padded_extent : inside;
+  return p.input_scale / (p.output_scale * float(divisor));
+}
+
 void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
   const PoolShape& s = p.shape;
   const Window2d& win = s.window;
@@ -14,21 +31,17 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       for (int64_t ox = 0; ox < s.out_w; ++ox) {
         const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
+        const float multiplier = avgpool_multiplier(p, oy, ox);
         for (int64_t c = 0; c < channels; ++c) {
           int32_t sum = 0;
-          int64_t inside = 0, in_padded_extent = 0;
           for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
             const int64_t iy = y0 + ky * win.dilation_h;
             for (int64_t kx = 0; kx < win.kernel_w; ++kx) {
               const int64_t ix = x0 + kx * win.dilation_w;
-              if (iy < s.in_h + win.pad_bottom && ix < s.in_w + win.pad_right) ++in_padded_extent;
               if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
               sum += int32_t(image[(iy * s.in_w + ix) * channels + c]) - p.input_zero_point;
-              ++inside;
             }
           }
-          const int64_t divisor = p.count_include_pad ? in_padded_extent : inside;
-          const float multiplier = p.input_scale / (p.output_scale * float(divisor));
           out_image[(oy * s.out_w + ox) * channels + c] =
               uint8_t(requantize_float(sum, multiplier, p.output.zero_point, p.output.min, p.output.max));
         }
