@@ -367,6 +367,45 @@ TEST(Fp32FastKernels, ConvWritingTheNextConvsPhasePlanesMatchesBuildingThem) {
   }
 }
 
+TEST(Fp32FastKernels, ConvWritingPaddedRowsAndReadingThemAsResidualMatchesDense) {
+  std::mt19937 rng(29);
+  // 16 channels of 32×32 (a 4 KB channel stride): the reader copies them into padded rows, so a producer
+  // can write that layout; a second Conv reads the same buffer as its fused residual.
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    if (k->conv.mr == 0) continue;
+    SCOPED_TRACE(k->isa);
+    ref::Window2d win;
+    win.kernel_h = win.kernel_w = 3, win.pad_top = win.pad_left = win.pad_bottom = win.pad_right = 1;
+    const int64_t n = 2;
+    const auto pp = ref::make_conv2d_params({n, 16, 32, 32}, {16, 16, 3, 3}, win, 1);
+    const auto x = random_floats(rng, n * 16 * 1024), w = random_floats(rng, 16 * 16 * 9);
+    const auto b = random_floats(rng, 16), w2 = random_floats(rng, 16 * 16 * 9);
+    const auto producer = fp32::make_conv_plan(pp, w.data(), b.data(), 0, kInf, k->conv);
+    const auto reader = fp32::make_conv_plan(pp, w2.data(), nullptr, -kInf, kInf, k->conv);
+    ASSERT_TRUE(fp32::reads_padded_rows(reader));
+    const int64_t per = fp32::conv_planes_floats(reader), items = fp32::conv_items(producer, n);
+    std::vector<float> scratch(size_t(fp32::conv_scratch_floats(producer)) + 1);
+    std::vector<float> dense(size_t(n * producer.image_out())), want(size_t(n * per), -7.0f);
+    k->conv.run(producer, x.data(), nullptr, dense.data(), n, 0, items, nullptr, scratch.data());
+    for (int64_t i = 0; i < n; ++i)
+      fp32::build_phase_planes(reader, dense.data() + i * producer.image_out(), want.data() + i * per, 0, 16);
+    fp32::ConvPlan writer = producer;
+    writer.out = fp32::planes_layout(reader);
+    std::vector<float> got(size_t(n * per), -9.0f);
+    fp32::zero_plane_padding(reader, got.data(), n);
+    k->conv.run(writer, x.data(), nullptr, got.data(), n, 0, items, nullptr, scratch.data());
+    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
+    // The reader with its planes given, and a Conv adding them as residual, equal the dense runs.
+    std::vector<float> y_dense(dense.size()), y_planes(dense.size(), -5.0f);
+    const int64_t ritems = fp32::conv_items(reader, n);
+    k->conv.run(reader, dense.data(), dense.data(), y_dense.data(), n, 0, ritems, nullptr, scratch.data());
+    fp32::ConvPlan residual_reader = reader;
+    residual_reader.res = fp32::planes_layout(reader);
+    k->conv.run(residual_reader, nullptr, got.data(), y_planes.data(), n, 0, ritems, got.data(), scratch.data());
+    ASSERT_EQ(0, std::memcmp(y_planes.data(), y_dense.data(), y_dense.size() * sizeof(float)));
+  }
+}
+
 TEST(Fp32FastKernels, PlaneMeanAndTransposeMatchReference) {
   std::mt19937 rng(17);
   for (const fp32::KernelTable* k : fp32::available_kernels()) {
