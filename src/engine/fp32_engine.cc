@@ -30,6 +30,7 @@ struct Workspace {
   std::vector<Tensor> slots;
   std::vector<float> scratch;
   Tensor input;  // depth-first: the current image
+  std::vector<const Tensor*> inputs;  // a reference step's inputs (kept: no allocation per call)
   void fit(const Plan& plan) {
     if (slots.size() < size_t(plan.slots)) slots.resize(size_t(plan.slots));
     if (scratch.size() < size_t(plan.scratch_floats)) scratch.resize(size_t(plan.scratch_floats));
@@ -127,9 +128,10 @@ struct Fp32Engine::Impl {
 
   // A reference step: its kernel over the plan's whole batch, the result into the step's slot.
   void run_reference(const Plan& plan, const Step& step, Workspace& ws, const std::vector<const Tensor*>& view) {
-    std::vector<const Tensor*> in;
-    for (int v : step.inputs) in.push_back(v >= 0 ? view[v] : nullptr);
-    ws.slots[plan.slot[step.output]] = fp32_engine::run_step(graph.nodes[step.node], step.ref, step.out_shape, in);
+    ws.inputs.clear();
+    for (int v : step.inputs) ws.inputs.push_back(v >= 0 ? view[v] : nullptr);
+    fp32_engine::run_step_into(graph.nodes[step.node], step.ref, step.out_shape, ws.inputs,
+                               ws.slots[plan.slot[step.output]]);
   }
 
   // Step i over the plan's whole batch, items split over the threads; with step i + 1 too when that one

@@ -76,55 +76,67 @@ StepParams make_step(const Node& node, const std::map<std::string, Shape>& shape
   return std::monostate{};
 }
 
-Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape,
-                const std::vector<const Tensor*>& in) {
+void run_step_into(const Node& node, const StepParams& step, const Shape& out_shape,
+                   const std::vector<const Tensor*>& in, Tensor& y) {
   const Attrs& at = node.attrs;
-  auto float_out = [&] { return Tensor::zeros(out_shape); };
+  // y becomes a zero tensor of out_shape, reusing its storage (no allocation once it has been this big).
+  auto float_out = [&] {
+    y.dtype = DType::kFloat32;
+    y.shape = out_shape;
+    y.i.clear();
+    y.f.assign(size_t(num_elements(out_shape)), 0.0f);
+  };
+  auto int_out = [&](DType dtype, int64_t count) {
+    y.dtype = dtype;
+    y.shape = out_shape;
+    y.f.clear();
+    y.i.assign(size_t(count), 0);
+  };
   switch (node.op) {
     case Op::kIdentity:
     case Op::kFlatten:
     case Op::kReshape: {
-      Tensor y = *in[0];
+      y = *in[0];
       y.shape = out_shape;
-      return y;
+      return;
     }
     case Op::kTranspose: {
       const auto& p = std::get<ref::TransposeParams>(step);
       if (in[0]->dtype == DType::kFloat32) {
-        Tensor y = float_out();
+        float_out();
         ref::transpose(p, in[0]->f.data(), y.f.data());
-        return y;
+        return;
       }
-      Tensor y = Tensor::from_ints(in[0]->dtype, out_shape, std::vector<int64_t>(in[0]->i.size()));
+      int_out(in[0]->dtype, int64_t(in[0]->i.size()));
       ref::transpose(p, in[0]->i.data(), y.i.data());
-      return y;
+      return;
     }
     case Op::kRelu: {
       const float* x = floats(node, in, 0);
-      Tensor y = float_out();
+      float_out();
       ref::relu(int64_t(y.f.size()), x, y.f.data());
-      return y;
+      return;
     }
     case Op::kClip: {
       const float* x = floats(node, in, 0);
       ref::ClipParams p{num_elements(out_shape), at.clip_min, at.clip_max};
       if (const float* lo = floats(node, in, 1)) p.min = lo[0];
       if (const float* hi = floats(node, in, 2)) p.max = hi[0];
-      Tensor y = float_out();
+      float_out();
       ref::clip(p, x, y.f.data());
-      return y;
+      return;
     }
     case Op::kConv: {
-      Tensor y = float_out();
+      float_out();
       ref::conv2d(std::get<ref::Conv2dParams>(step), floats(node, in, 0), floats(node, in, 1),
                   floats(node, in, 2), y.f.data());
-      return y;
+      return;
     }
     case Op::kBatchNormalization: {
-      Tensor y = float_out();
+      float_out();
       ref::batchnorm(std::get<ref::BatchNormParams>(step), floats(node, in, 0), floats(node, in, 1),
                      floats(node, in, 2), floats(node, in, 3), floats(node, in, 4), y.f.data());
-      return y;
+      return;
     }
     case Op::kAdd:
     case Op::kMul:
@@ -132,42 +144,42 @@ Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape
       const auto kind = node.op == Op::kAdd   ? ref::BinaryOp::kAdd
                         : node.op == Op::kSub ? ref::BinaryOp::kSub
                                               : ref::BinaryOp::kMul;
-      Tensor y = float_out();
+      float_out();
       ref::elementwise_binary(std::get<ref::BroadcastParams>(step), kind, floats(node, in, 0),
                               floats(node, in, 1), y.f.data());
-      return y;
+      return;
     }
     case Op::kAveragePool: {
-      Tensor y = float_out();
+      float_out();
       ref::averagepool(std::get<ref::Pool2dParams>(step), at.count_include_pad, floats(node, in, 0),
                        y.f.data());
-      return y;
+      return;
     }
     case Op::kMaxPool: {
-      Tensor y = float_out();
+      float_out();
       ref::maxpool(std::get<ref::Pool2dParams>(step), floats(node, in, 0), y.f.data());
-      return y;
+      return;
     }
     case Op::kGlobalAveragePool: {
-      Tensor y = float_out();
+      float_out();
       ref::global_averagepool(std::get<ref::GlobalAveragePoolParams>(step), floats(node, in, 0), y.f.data());
-      return y;
+      return;
     }
     case Op::kGemm: {
-      Tensor y = float_out();
+      float_out();
       ref::gemm(std::get<ref::GemmParams>(step), floats(node, in, 0), floats(node, in, 1),
                 floats(node, in, 2), y.f.data());
-      return y;
+      return;
     }
     case Op::kMatMul: {
-      Tensor y = float_out();
+      float_out();
       ref::matmul(std::get<ref::MatMulParams>(step), floats(node, in, 0), floats(node, in, 1), y.f.data());
-      return y;
+      return;
     }
     case Op::kSoftmax: {
-      Tensor y = float_out();
+      float_out();
       ref::softmax(std::get<ref::SoftmaxParams>(step), floats(node, in, 0), y.f.data());
-      return y;
+      return;
     }
     case Op::kQuantizeLinear: {
       const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
@@ -175,23 +187,30 @@ Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape
       check(qtype == DType::kUint8 || qtype == DType::kInt8,
             std::string("zero point type ") + dtype_name(qtype) + " is not supported (uint8 or int8)");
       const float* x = floats(node, in, 0);
-      Tensor y = Tensor::from_ints(qtype, out_shape, std::vector<int64_t>(num_elements(out_shape)));
+      int_out(qtype, num_elements(out_shape));
       ref::quantize_linear(std::get<ref::QuantParams>(step), x, floats(node, in, 1), ints(node, in, 2),
                            y.i.data());
-      return y;
+      return;
     }
     case Op::kDequantizeLinear: {
       const int64_t* q = ints(node, in, 0);
       if (in.size() > 2 && in[2])
         check(in[2]->dtype == in[0]->dtype, std::string("zero point type ") + dtype_name(in[2]->dtype) +
                                                 " differs from input type " + dtype_name(in[0]->dtype));
-      Tensor y = float_out();
+      float_out();
       ref::dequantize_linear(std::get<ref::QuantParams>(step), q, floats(node, in, 1), ints(node, in, 2),
                              y.f.data());
-      return y;
+      return;
     }
   }
   throw Error("unsupported operator");
+}
+
+Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape,
+                const std::vector<const Tensor*>& in) {
+  Tensor y;
+  run_step_into(node, step, out_shape, in, y);
+  return y;
 }
 
 }  // namespace tinyptq::fp32_engine

@@ -39,5 +39,8 @@ StepParams make_step(const Node& node, const std::map<std::string, Shape>& shape
 // Computes one node from its inputs (null for omitted ones). Throws Error on a wrong input dtype.
 Tensor run_step(const Node& node, const StepParams& step, const Shape& out_shape,
                 const std::vector<const Tensor*>& in);
+// The same into y, reusing y's storage (y must not be one of the inputs).
+void run_step_into(const Node& node, const StepParams& step, const Shape& out_shape,
+                   const std::vector<const Tensor*>& in, Tensor& y);
 
 }  // namespace tinyptq::fp32_engine
