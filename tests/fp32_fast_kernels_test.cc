@@ -488,6 +488,26 @@ TEST(Fp32FastEngine, ResultsDoNotDependOnThreadsOrBatching) {
   }
 }
 
+TEST(Fp32FastEngine, EveryKernelTableRunsResnet8LikeTheReference) {
+  // Each table's plan (which producers write their readers' planes depends on the kernel), layer by layer
+  // (batch 1 on 2 threads) and depth-first (batch 3).
+  std::mt19937 rng(31);
+  const Tensor x = random_images(rng, 3);
+  const auto values = reference_values(resnet8(), x);
+  const Tensor& want = values.at(resnet8().outputs[0].name);
+  for (const fp32::KernelTable* k : fp32::available_kernels()) {
+    Fp32EngineOptions opts;
+    opts.threads = 2;
+    opts.kernels = k;
+    Fp32Engine engine(resnet8(), opts);
+    const Tensor all = engine.run(x).at(0);
+    const Tensor first = engine.run(Tensor::from_floats({1, 32, 32, 3}, {x.f.begin(), x.f.begin() + 3072})).at(0);
+    EXPECT_EQ(first.f, std::vector<float>(all.f.begin(), all.f.begin() + 10)) << k->isa << ": batch 1 vs 3";
+    const int64_t bad = first_mismatch(all.f.data(), want.f.data(), int64_t(want.f.size()));
+    EXPECT_EQ(bad, -1) << k->isa << ": output " << bad << " got " << all.f[bad] << ", want " << want.f[bad];
+  }
+}
+
 TEST(Fp32FastEngine, TapSeesEveryValueAndMatchesReference) {
   std::mt19937 rng(4);
   const Tensor x = random_images(rng, 3);

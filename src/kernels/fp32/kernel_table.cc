@@ -21,7 +21,7 @@ const KernelTable& avx2_kernels() {
     KernelTable t;
     t.isa = "avx2";
     t.conv = {"conv2d_nchw_implicit_6x16_avx2", avx2::kConvMr, avx2::kConvNv, avx2::conv_run,
-              avx2::phase_planes};
+              avx2::phase_planes, true};
     t.gemm = {"gemm_dot16_avx2", avx2::gemm_run};
     t.clamp = {"clamp_avx2", avx2::clamp};
     t.add_clamp = {"add_clamp_avx2", avx2::add_clamp};

@@ -71,8 +71,9 @@ struct ConvPlan {
   Layout out, res;
   // The output written as a stride-2 reader's phase planes instead (ConvKernel::writes_phase_planes):
   // element (m, ih, iw) goes to phase (ih mod 2, iw mod 2) at row ih div 2 − row0, column iw div 2 of channel
-  // m, and is dropped where the reader has no such phase, row or column. Needs OW % 16 = 0 (a 16-pixel word
-  // lies in one row). What no element reaches is the reader's zero padding (zero_plane_padding).
+  // m, and is dropped where the reader has no such phase or row. Needs OW % 16 = 0 (a 16-pixel word lies in
+  // one row) and the reader's width ≥ OW/2 (every column lands). What no element reaches is the reader's
+  // zero padding (zero_plane_padding).
   struct PlanesOut {
     bool on = false;
     int64_t phase[2][2] = {{-1, -1}, {-1, -1}};  // reader's phase index of (ah, aw), −1 when absent

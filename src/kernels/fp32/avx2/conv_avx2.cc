@@ -51,16 +51,37 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
   const unsigned store_bits = p.store_masks[word];
   const __m256i s[2] = {lane_mask(store_bits & 0xFF), lane_mask(store_bits >> 8)};
   const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+  // planes_out: the word is 16 columns ow0.. of row oh; columns ow0 + 2l (+1) go to column ow0/2 + l of
+  // phase (oh mod 2, 0 (1)), row oh div 2 − row0 (as the AVX-512 kernel; all 8 fit: width ≥ OW/2).
+  const ConvPlan::PlanesOut& po = p.planes_out;
+  float *even = nullptr, *odd = nullptr;
+  if (po.on && store_bits) {  // (a word past the plane writes nothing)
+    const int64_t px = word * kPixelBlock, oh = px / p.shape.out_w, ow0 = px % p.shape.out_w, ah = oh & 1;
+    const int64_t j0 = ow0 >> 1, row = (oh >> 1) - po.row0;
+    if (row >= 0 && row < po.plane_rows) {
+      if (po.phase[ah][0] >= 0) even = y + (po.phase[ah][0] * po.plane_rows + row) * po.width + j0;
+      if (po.phase[ah][1] >= 0) odd = y + (po.phase[ah][1] * po.plane_rows + row) * po.width + j0;
+    }
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     if (i >= rows) break;
+    __m256 r[2];
     for (int h = 0; h < 2; ++h) {
       const int64_t px = word * kPixelBlock + h * 8;
-      __m256 r = acc[i][h];
-      if (res) r = _mm256_add_ps(r, _mm256_maskload_ps(res + i * rcs + px, s[h]));
-      r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
-      _mm256_maskstore_ps(y + i * ycs + px, s[h], r);
+      r[h] = acc[i][h];
+      if (res) r[h] = _mm256_add_ps(r[h], _mm256_maskload_ps(res + i * rcs + px, s[h]));
+      r[h] = _mm256_min_ps(hi, _mm256_max_ps(lo, r[h]));
+      if (!po.on) _mm256_maskstore_ps(y + i * ycs + px, s[h], r[h]);
     }
+    if (!po.on) continue;
+    // Even (odd) lanes of both halves, in order: vshufps per 128-bit lane, then vpermpd.
+    const __m256 e = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+    const __m256 o = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
+    if (even) _mm256_storeu_ps(even + i * po.channel_stride, e);
+    if (odd) _mm256_storeu_ps(odd + i * po.channel_stride, o);
   }
 }
 

@@ -15,9 +15,6 @@ namespace {
 inline const float* shifted(const float* base, int64_t floats) {
   return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
 }
-inline float* shifted(float* base, int64_t floats) {
-  return reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(base) + uintptr_t(floats * 4));
-}
 
 
 template <int MR, int NV>
@@ -67,16 +64,14 @@ void tile(const ConvPlan& p, const ConvTile& t) {
     const __mmask16 sm = p.store_masks[t.word0 + v];
     const int64_t px = (t.word0 + v) * kPixelBlock;
     // planes_out: the word is 16 columns ow0.. of row oh; columns ow0 + 2l (+1) go to column ow0/2 + l of
-    // phase (oh mod 2, 0 (1)), row oh div 2 − row0. even/odd: where lane 0/8 lands, null when dropped.
+    // phase (oh mod 2, 0 (1)), row oh div 2 − row0; all 8 fit (width ≥ OW/2). Null when dropped.
     float *even = nullptr, *odd = nullptr;
-    __mmask16 even_mask = 0;
     if (po.on && sm) {  // (a word past the plane writes nothing)
       const int64_t oh = px / p.shape.out_w, ow0 = px % p.shape.out_w, ah = oh & 1, j0 = ow0 >> 1;
-      const int64_t row = (oh >> 1) - po.row0, keep = po.width - j0 < 8 ? po.width - j0 : 8;
-      if (row >= 0 && row < po.plane_rows && keep > 0) {
-        even_mask = __mmask16((1u << keep) - 1);
-        if (po.phase[ah][0] >= 0) even = shifted(t.y, (po.phase[ah][0] * po.plane_rows + row) * po.width + j0);
-        if (po.phase[ah][1] >= 0) odd = shifted(t.y, (po.phase[ah][1] * po.plane_rows + row) * po.width + j0 - 8);
+      const int64_t row = (oh >> 1) - po.row0;
+      if (row >= 0 && row < po.plane_rows) {
+        if (po.phase[ah][0] >= 0) even = t.y + (po.phase[ah][0] * po.plane_rows + row) * po.width + j0;
+        if (po.phase[ah][1] >= 0) odd = t.y + (po.phase[ah][1] * po.plane_rows + row) * po.width + j0;
       }
     }
 #pragma GCC unroll 16
@@ -93,13 +88,8 @@ void tile(const ConvPlan& p, const ConvTile& t) {
         continue;
       }
       const __m512 halves = _mm512_permutexvar_ps(split, r);
-      if (even_mask == 0xFF) {
-        if (even) _mm256_storeu_ps(shifted(even, i * po.channel_stride), _mm512_castps512_ps256(halves));
-        if (odd) _mm256_storeu_ps(shifted(odd, i * po.channel_stride + 8), _mm512_extractf32x8_ps(halves, 1));
-      } else {
-        if (even) _mm512_mask_storeu_ps(shifted(even, i * po.channel_stride), even_mask, halves);
-        if (odd) _mm512_mask_storeu_ps(shifted(odd, i * po.channel_stride), __mmask16(even_mask << 8), halves);
-      }
+      if (even) _mm256_storeu_ps(even + i * po.channel_stride, _mm512_castps512_ps256(halves));
+      if (odd) _mm256_storeu_ps(odd + i * po.channel_stride, _mm512_extractf32x8_ps(halves, 1));
     }
   }
 }

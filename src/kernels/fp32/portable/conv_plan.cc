@@ -181,7 +181,7 @@ bool can_write_phase_planes(const ConvPlan& producer, const ConvPlan& reader) {
   const fp32_ref::Conv2dParams &p = producer.shape, &r = reader.shape;
   return producer.implicit && reader.implicit && !reader.direct && r.window.stride_h == 2 &&
          r.window.stride_w == 2 && p.out_w % kPixelBlock == 0 && p.out_channels == r.in_channels &&
-         p.out_h == r.in_h && p.out_w == r.in_w;
+         p.out_h == r.in_h && p.out_w == r.in_w && 2 * r.out_w >= p.out_w;  // (implicit readers have it)
 }
 
 void write_phase_planes_of(ConvPlan& producer, const ConvPlan& reader) {
