@@ -69,19 +69,28 @@ constexpr ConvCase kCases[] = {
     {16, 32, 32, 1, 2, 0}, {32, 64, 16, 3, 2, 1}, {64, 64, 8, 3, 1, 1},
 };
 
-void BM_Conv(benchmark::State& state) {
+// The table of argument 0 (index into available_kernels()), or null after marking the run skipped.
+const fp32::KernelTable* table_or_skip(benchmark::State& state) {
   const auto tables = fp32::available_kernels();
-  if (size_t(state.range(0)) >= tables.size()) {
-    state.SkipWithError("kernel set not available on this CPU");
-    return;
-  }
-  const fp32::KernelTable& k = *tables[state.range(0)];
-  const ConvCase& cc = kCases[state.range(1)];
+  if (size_t(state.range(0)) < tables.size()) return tables[state.range(0)];
+  state.SkipWithError("kernel set not available on this CPU");
+  return nullptr;
+}
+
+fp32_ref::Conv2dParams conv_params(const ConvCase& cc) {
   fp32_ref::Window2d win;
   win.kernel_h = win.kernel_w = cc.k;
   win.stride_h = win.stride_w = cc.stride;
   win.pad_top = win.pad_left = win.pad_bottom = win.pad_right = cc.pad;
-  const auto params = fp32_ref::make_conv2d_params({1, cc.c, cc.hw, cc.hw}, {cc.m, cc.c, cc.k, cc.k}, win, 1);
+  return fp32_ref::make_conv2d_params({1, cc.c, cc.hw, cc.hw}, {cc.m, cc.c, cc.k, cc.k}, win, 1);
+}
+
+void BM_Conv(benchmark::State& state) {
+  const fp32::KernelTable* table = table_or_skip(state);
+  if (!table) return;
+  const fp32::KernelTable& k = *table;
+  const ConvCase& cc = kCases[state.range(1)];
+  const auto params = conv_params(cc);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> w(size_t(cc.m * cc.c * cc.k * cc.k)), b(size_t(cc.m)), x(size_t(cc.c * cc.hw * cc.hw));
@@ -104,22 +113,11 @@ void BM_Conv(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3, 4, 5, 6}})->ArgNames({"kernels", "case"});
 
-const fp32::KernelTable* table_or_skip(benchmark::State& state) {
-  const auto tables = fp32::available_kernels();
-  if (size_t(state.range(0)) < tables.size()) return tables[state.range(0)];
-  state.SkipWithError("kernel set not available on this CPU");
-  return nullptr;
-}
-
 void BM_PhasePlanes(benchmark::State& state) {
   const fp32::KernelTable* k = table_or_skip(state);
   if (!k) return;
   const ConvCase& cc = kCases[state.range(1)];
-  fp32_ref::Window2d win;
-  win.kernel_h = win.kernel_w = cc.k;
-  win.stride_h = win.stride_w = cc.stride;
-  win.pad_top = win.pad_left = win.pad_bottom = win.pad_right = cc.pad;
-  const auto params = fp32_ref::make_conv2d_params({1, cc.c, cc.hw, cc.hw}, {cc.m, cc.c, cc.k, cc.k}, win, 1);
+  const auto params = conv_params(cc);
   std::vector<float> w(size_t(cc.m * cc.c * cc.k * cc.k), 0.5f), x(size_t(cc.c * cc.hw * cc.hw), 1.0f);
   // Plans of the SIMD sets (the reference set has none): the portable builder stands for set 0.
   const fp32::ConvKernel& layout = fp32::best_kernels().conv;
