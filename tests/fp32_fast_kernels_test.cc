@@ -358,7 +358,7 @@ TEST(Fp32FastKernels, ConvWritingTheNextConvsPhasePlanesMatchesBuildingThem) {
       fp32::ConvPlan writer = producer;
       fp32::write_phase_planes_of(writer, reader);
       std::vector<float> got(size_t(n * per), -9.0f);
-      fp32::zero_plane_padding(reader, got.data(), n);
+      fp32::zero_spans(fp32::plane_padding(reader), per, got.data(), n);
       k->conv.run(writer, x.data(), nullptr, got.data(), n, 0, items / 3, nullptr, scratch.data());
       k->conv.run(writer, x.data(), nullptr, got.data(), n, items / 3, items, nullptr, scratch.data());
       ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
@@ -392,7 +392,7 @@ TEST(Fp32FastKernels, ConvWritingPaddedRowsAndReadingThemAsResidualMatchesDense)
     fp32::ConvPlan writer = producer;
     writer.out = fp32::planes_layout(reader);
     std::vector<float> got(size_t(n * per), -9.0f);
-    fp32::zero_plane_padding(reader, got.data(), n);
+    fp32::zero_spans(fp32::plane_padding(reader), per, got.data(), n);
     k->conv.run(writer, x.data(), nullptr, got.data(), n, 0, items, nullptr, scratch.data());
     ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
     // The reader with its planes given, and a Conv adding them as residual, equal the dense runs.

@@ -42,14 +42,14 @@ Tensor& prepare_float_output(const Plan& plan, const Step& step, Workspace& ws) 
   t.dtype = DType::kFloat32;
   t.shape = step.out_shape;
   t.i.clear();
-  if (step.out_floats == 0) {
+  if (step.kind != StepKind::kConv) {
     t.f.resize(size_t(num_elements(step.out_shape)));
     return t;
   }
-  // Laid out as its readers' planes: the Conv writes the data, the padding is zeroed here.
-  const int64_t images = step.out_shape[0];
-  t.f.resize(size_t(images * step.out_floats));
-  fp32::zero_plane_padding(*step.planes_reader, t.f.data(), images);
+  // Dense, or laid out as its readers' planes: the Conv writes the data, the padding is zeroed here.
+  const int64_t images = step.out_shape[0], image = step.conv->out.image;
+  t.f.resize(size_t(images * image));
+  fp32::zero_spans(step.out_padding, image, t.f.data(), images);
   return t;
 }
 

@@ -195,8 +195,7 @@ class PlanBuilder {
         if (rows) c.out = layout;
         else fp32::write_phase_planes_of(c, *reader);
       });
-      producer.planes_reader = reader;
-      producer.out_floats = fp32::conv_planes_floats(*reader);
+      producer.out_padding = fp32::plane_padding(*reader);
       for (Step& s : steps) {
         if (s.kind != StepKind::kConv || &s == &producer) continue;
         if (s.inputs[0] == v) s.input_is_planes = true;

@@ -17,6 +17,7 @@
 #include "engine/fp32/reference_step.h"
 #include "ir/graph.h"
 #include "kernels/fp32/kernel_table.h"
+#include "kernels/fp32/portable/conv_plan.h"
 
 namespace tinyptq::fp32_engine {
 
@@ -38,10 +39,9 @@ struct Step {
   bool reuse_planes = false;
   // kConv: input 0 is already in this Conv's planes layout (its producer wrote it so): nothing to build.
   bool input_is_planes = false;
-  // kConv whose output is written as its readers' planes: their (common) plan, and the floats per image of
-  // that layout (0: the output is dense, num_elements).
-  std::shared_ptr<const fp32::ConvPlan> planes_reader;
-  int64_t out_floats = 0;
+  // kConv whose output is written as its readers' planes (conv->out gives the floats per image): the spans
+  // of that layout no element fills, zeroed before each run.
+  std::vector<fp32::PlaneSpan> out_padding;
   std::shared_ptr<const fp32::GemmPlan> gemm;
   StepParams ref;             // kReference
 };

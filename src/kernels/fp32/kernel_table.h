@@ -72,12 +72,13 @@ struct ConvPlan {
   // The output written as a stride-2 reader's phase planes instead (ConvKernel::writes_phase_planes):
   // element (m, ih, iw) goes to phase (ih mod 2, iw mod 2) at row ih div 2 − row0, column iw div 2 of channel
   // m, and is dropped where the reader has no such phase or row. Needs OW % 16 = 0 (a 16-pixel word lies in
-  // one row) and the reader's width ≥ OW/2 (every column lands). What no element reaches is the reader's
-  // zero padding (zero_plane_padding).
+  // one row) and the reader's width ≥ OW/2 (every column lands). `out` then gives where each image and
+  // channel of the planes start (offset 0); what no element reaches is the reader's zero padding
+  // (plane_padding).
   struct PlanesOut {
     bool on = false;
     int64_t phase[2][2] = {{-1, -1}, {-1, -1}};  // reader's phase index of (ah, aw), −1 when absent
-    int64_t plane_rows = 0, row0 = 0, width = 0, channel_stride = 0, image = 0;
+    int64_t plane_rows = 0, row0 = 0, width = 0;
   };
   PlanesOut planes_out;
 

@@ -80,8 +80,8 @@ void tile(const ConvPlan& p, const float* a, const float* bias, const float* src
         _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
     const __m256 o = _mm256_castpd_ps(
         _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r[0], r[1], _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
-    if (even) _mm256_storeu_ps(even + i * po.channel_stride, e);
-    if (odd) _mm256_storeu_ps(odd + i * po.channel_stride, o);
+    if (even) _mm256_storeu_ps(even + i * ycs, e);
+    if (odd) _mm256_storeu_ps(odd + i * ycs, o);
   }
 }
 

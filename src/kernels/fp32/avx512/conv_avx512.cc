@@ -88,8 +88,8 @@ void tile(const ConvPlan& p, const ConvTile& t) {
         continue;
       }
       const __m512 halves = _mm512_permutexvar_ps(split, r);
-      if (even) _mm256_storeu_ps(even + i * po.channel_stride, _mm512_castps512_ps256(halves));
-      if (odd) _mm256_storeu_ps(odd + i * po.channel_stride, _mm512_extractf32x8_ps(halves, 1));
+      if (even) _mm256_storeu_ps(even + i * ycs, _mm512_castps512_ps256(halves));
+      if (odd) _mm256_storeu_ps(odd + i * ycs, _mm512_extractf32x8_ps(halves, 1));
     }
   }
 }

@@ -192,8 +192,7 @@ void write_phase_planes_of(ConvPlan& producer, const ConvPlan& reader) {
   o.plane_rows = reader.plane_rows;
   o.row0 = reader.row0;
   o.width = reader.shape.out_w;
-  o.channel_stride = reader.channel_stride;
-  o.image = conv_planes_floats(reader);
+  producer.out = {reader.channel_stride, 0, conv_planes_floats(reader)};
 }
 
 bool same_planes(const ConvPlan& a, const ConvPlan& b) {
@@ -204,11 +203,27 @@ bool same_planes(const ConvPlan& a, const ConvPlan& b) {
          s.window.stride_h == t.window.stride_h && s.window.stride_w == t.window.stride_w;
 }
 
-void zero_plane_padding(const ConvPlan& reader, float* planes, int64_t images) {
-  const int64_t per = conv_planes_floats(reader);
-  for (int64_t n = 0; n < images; ++n)  // the planes loop with row copies left out: only its zero fill
-    phase_planes_loop(reader, nullptr, planes + n * per, 0, reader.shape.in_channels,
-                      [](float*, const float*, int64_t, int64_t) {});
+std::vector<PlaneSpan> plane_padding(const ConvPlan& reader) {
+  // The builder's own zero fill (its loop with the row copies left out) over a buffer of ones.
+  std::vector<float> marks(size_t(conv_planes_floats(reader)), 1.0f);
+  phase_planes_loop(reader, nullptr, marks.data(), 0, reader.shape.in_channels,
+                    [](float*, const float*, int64_t, int64_t) {});
+  std::vector<PlaneSpan> spans;
+  for (int64_t i = 0; i < int64_t(marks.size());) {
+    if (marks[i] != 0.0f) {
+      ++i;
+      continue;
+    }
+    const int64_t begin = i;
+    while (i < int64_t(marks.size()) && marks[i] == 0.0f) ++i;
+    spans.push_back({begin, i - begin});
+  }
+  return spans;
+}
+
+void zero_spans(const std::vector<PlaneSpan>& spans, int64_t image_floats, float* planes, int64_t images) {
+  for (int64_t n = 0; n < images; ++n)
+    for (const PlaneSpan& s : spans) std::fill_n(planes + n * image_floats + s.offset, s.length, 0.0f);
 }
 
 int64_t conv_items(const ConvPlan& p, int64_t images) {
@@ -278,8 +293,7 @@ ConvTile conv_tile(const ConvPlan& p, const float* x, const float* residual, flo
   t.bias = p.packed_bias.data() + block * p.mr;
   t.src = source + g * s.in_per_group * p.channel_stride;
   t.res = residual ? residual + n * p.res.image + p.res.offset + m0 * p.res.channel_stride : nullptr;
-  t.y = p.planes_out.on ? y + n * p.planes_out.image + m0 * p.planes_out.channel_stride
-                       : y + n * p.out.image + p.out.offset + m0 * p.out.channel_stride;
+  t.y = y + n * p.out.image + p.out.offset + m0 * p.out.channel_stride;
   t.rows = s.out_per_group - mb * p.mr < p.mr ? s.out_per_group - mb * p.mr : p.mr;
   t.word0 = tile_index * p.nv;
   return t;

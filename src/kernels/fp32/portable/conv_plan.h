@@ -2,6 +2,7 @@
 // work items, scratch size, phase planes, and the reference fallback with its output stage.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "kernels/fp32/kernel_table.h"
 
@@ -27,13 +28,18 @@ ConvPlan::Layout planes_layout(const ConvPlan& p);
 // True when a Conv producing reader's input can write it straight into reader's stride-2 phase planes
 // (ConvPlan::planes_out): reader is phased with strides 2×2 and the producer's OW is a multiple of 16.
 bool can_write_phase_planes(const ConvPlan& producer, const ConvPlan& reader);
-// Sets producer.planes_out for reader (requires can_write_phase_planes).
+// Sets producer.planes_out and producer.out for reader (requires can_write_phase_planes).
 void write_phase_planes_of(ConvPlan& producer, const ConvPlan& reader);
 // Same phase geometry (phases, rows, channel stride, input and output size): one set of planes serves both.
 bool same_planes(const ConvPlan& a, const ConvPlan& b);
-// Zeroes the entries of reader's planes that no input element fills (padding rows and columns), in
-// `images` images: what a producer writing the planes directly leaves alone.
-void zero_plane_padding(const ConvPlan& reader, float* planes, int64_t images);
+// The runs of one image's planes of reader that no input element fills (padding rows and columns), adjacent
+// runs merged: what a producer writing the planes directly leaves alone. Found once, when a plan is made.
+struct PlaneSpan {
+  int64_t offset, length;
+};
+std::vector<PlaneSpan> plane_padding(const ConvPlan& reader);
+// Zeroes the spans in each of `images` images of `image_floats` floats.
+void zero_spans(const std::vector<PlaneSpan>& spans, int64_t image_floats, float* planes, int64_t images);
 
 // Work items of `images` images: images·G·tiles·mblocks (implicit) or images (reference). Item order is
 // image, group, pixel tile, channel block (innermost).
