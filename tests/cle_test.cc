@@ -17,6 +17,16 @@
 namespace tinyptq {
 namespace {
 
+// ‖a − b‖ / ‖a‖ over the float elements (a and b of one size).
+double relative_l2(const Tensor& a, const Tensor& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.f.size(); ++i) {
+    num += double(a.f[i] - b.f[i]) * (a.f[i] - b.f[i]);
+    den += double(a.f[i]) * a.f[i];
+  }
+  return std::sqrt(num / den);
+}
+
 Tensor random_tensor(const Shape& s, std::mt19937& rng, float scale) {
   std::normal_distribution<float> dist(0.0f, scale);
   Tensor t = Tensor::zeros(s);
@@ -88,12 +98,7 @@ TEST(Cle, PreservesFloatOutputs) {
     const Tensor x = random_tensor({4, 3, 6, 6}, rng, 1.0f);
     const Tensor a = Fp32Engine(g).run(x)[0], b = Fp32Engine(e).run(x)[0];
     ASSERT_EQ(a.f.size(), b.f.size());
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.f.size(); ++i) {
-      num += double(a.f[i] - b.f[i]) * (a.f[i] - b.f[i]);
-      den += double(a.f[i]) * a.f[i];
-    }
-    EXPECT_LT(std::sqrt(num / den), 1e-4) << seed;
+    EXPECT_LT(relative_l2(a, b), 1e-4) << seed;
   }
 }
 
@@ -189,12 +194,7 @@ TEST(Cle, ResNet8EqualizesTheThreeInnerPairsAndKeepsItsOutputs) {
   const Tensor x = image_batch(test, 0, test.count, input_layout(model), Preprocess{});
   const Tensor a = Fp32Engine(g).run(x)[0], b = Fp32Engine(e).run(x)[0];
   ASSERT_EQ(a.f.size(), b.f.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.f.size(); ++i) {
-    num += double(a.f[i] - b.f[i]) * (a.f[i] - b.f[i]);
-    den += double(a.f[i]) * a.f[i];
-  }
-  EXPECT_LT(std::sqrt(num / den), 1e-5);
+  EXPECT_LT(relative_l2(a, b), 1e-5);
   int changed = 0;  // weights that CLE rescaled: the 3 pairs, 2 weights each
   for (const auto& [name, t] : g.initializers)
     if (t.shape.size() == 4 && t.f != e.initializers.at(name).f) ++changed;
