@@ -418,6 +418,35 @@ TEST(HostileOnnx, NanAndInfWeightsAndInputs) {
   report_count("HostileOnnx.NanAndInfWeightsAndInputs");
 }
 
+// Every command that loads a model refuses a NaN/Inf weight with one error naming the file and the tensor,
+// before any work: eval, bench and sensitivity used to print numbers computed from it.
+TEST(HostileOnnx, EveryCommandRefusesNonFiniteWeights) {
+  TempDir dir;
+  const std::string out = dir.file("out.json");
+  const std::string data = q(real_cifar());
+  const std::vector<std::string> commands = {
+      "eval --model {model} --data " + data + " --limit 4 --json {out}",
+      "quantize --model {model} --data " + data + " -o {out} --calib-per-class 1 --sqnr-images 0",
+      "bench --model {model} --batch 1 --threads 1 --seconds 0.01 --json {out}",
+      "sensitivity --model {model} --data " + data + " --json {out}",
+      "study --model {model} --data " + data + " -o " + q(dir.file("study")) + " --quick"};
+  int k = 0;
+  for (const float v : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    onnx::ModelProto m = real_onnx();
+    const std::string tensor = node_of(m, "Conv", 2)->input(1);
+    std::memcpy(initializer_of(m, tensor)->mutable_raw_data()->data() + 4, &v, 4);
+    const std::string path = save_proto(m, dir.file("w" + std::to_string(k++) + ".onnx"));
+    for (std::string cmd : commands) {
+      for (size_t p; (p = cmd.find("{model}")) != std::string::npos;) cmd.replace(p, 7, q(path));
+      for (size_t p; (p = cmd.find("{out}")) != std::string::npos;) cmd.replace(p, 5, q(out));
+      const CommandResult r = run_cli(cmd);
+      expect_clean_failure(r, path, {out, dir.file("study")}, cmd);
+      EXPECT_NE(r.output.find("initializer '" + tensor + "' contains NaN or Inf"), std::string::npos) << r.output;
+    }
+  }
+  report_count("HostileOnnx.EveryCommandRefusesNonFiniteWeights");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Keras HDF5
 

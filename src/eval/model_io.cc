@@ -14,9 +14,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 }  // namespace
 
+void check_finite_parameters(const Graph& g, const std::string& path) {
+  for (const auto& [name, t] : g.initializers)
+    if (t.dtype == DType::kFloat32 && !all_finite(t.f))
+      throw Error(path + ": initializer '" + name + "' contains NaN or Inf");
+}
+
 Graph load_model(const std::string& path) {
-  if (ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras")) return import_keras_h5(path);
-  return load_onnx(path);
+  const bool keras = ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras");
+  Graph g = keras ? import_keras_h5(path) : load_onnx(path);
+  check_finite_parameters(g, path);
+  return g;
 }
 
 Layout input_layout(const Graph& g) {

@@ -7,8 +7,13 @@
 
 namespace tinyptq {
 
-// .h5/.hdf5/.keras → Keras import; anything else → ONNX.
+// .h5/.hdf5/.keras → Keras import; anything else → ONNX. Every command loads its models here, so every
+// command refuses a model whose float parameters are not all finite (check_finite_parameters).
 Graph load_model(const std::string& path);
+
+// Throws Error "PATH: initializer 'NAME' contains NaN or Inf" for the first (by name) float initializer
+// holding a NaN or ±Inf: such a value would otherwise flow silently into accuracy numbers.
+void check_finite_parameters(const Graph& g, const std::string& path);
 
 // NHWC when the graph input is [N, 32, 32, 3]-like (channels last), NCHW when [N, 3, H, W].
 // Throws Error for inputs that are not 4-D images with 3 channels.

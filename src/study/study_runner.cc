@@ -177,17 +177,18 @@ StudyResults run_study(const StudyOptions& opts) {
   check(opts.jobs >= 1, "--jobs must be at least 1");
   StudyResults res;
   res.options = opts;
-  fs::create_directories(opts.out_dir + "/models");
-  fs::create_directories(opts.out_dir + "/results.d");
-
+  // Every input is validated before the output directory exists: a bad model or data set leaves nothing.
   Graph model = load_model(opts.model);
   const Layout layout = input_layout(model);
   const Preprocess pre = parse_preprocess(opts.preprocess);
-  const std::string fp32_path = opts.out_dir + "/models/fp32.onnx";
-  const int64_t fp32_bytes = save_onnx(model, fp32_path);
   Dataset train = load_cifar10(opts.data, Split::kTrain);
   check(opts.test_limit >= 0, "--test-limit must be >= 0");
   Dataset test = load_cifar10(opts.data, Split::kTest, opts.test_limit > 0 ? opts.test_limit : -1);
+
+  fs::create_directories(opts.out_dir + "/models");
+  fs::create_directories(opts.out_dir + "/results.d");
+  const std::string fp32_path = opts.out_dir + "/models/fp32.onnx";
+  const int64_t fp32_bytes = save_onnx(model, fp32_path);
 
   // The shared calibration lockfile.
   CalibrationSet lock = stratified_sample(train, opts.calib_per_class, opts.seed);
