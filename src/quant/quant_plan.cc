@@ -39,6 +39,10 @@ QuantPlan plan_quantization(const Graph& g, const QuantRecipe& recipe) {
     OpRule rule = node_rule(g, n);
     auto ov = recipe.layers.find(n.name);
     if (ov != recipe.layers.end() && ov->second.keep_float) rule = {};
+    const bool shared_pool = recipe.pool_shares_input && (n.op == Op::kAveragePool || n.op == Op::kMaxPool) &&
+                             rule.role == QuantRole::kCompute && quantized.count(n.inputs[0]) &&
+                             !graph_inputs.count(n.inputs[0]);
+    if (shared_pool) rule.role = QuantRole::kPassThrough;
     if (rule.role == QuantRole::kPassThrough) {
       const std::string& in = n.inputs[0];
       if (raw_input_values.count(in)) raw_input_values.insert(n.outputs[0]);

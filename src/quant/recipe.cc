@@ -47,6 +47,7 @@ QuantRecipe preset_recipe(const std::string& name) {
     r.weight_method = Method::kMinMax;
     r.weight_type = Container::kInt8;
     r.per_channel = false;
+    r.pool_shares_input = true;
   } else if (name == "ort-uint8") {
     // ORT with activation_type=weight_type=QUInt8: both asymmetric, per-tensor, MinMax.
     r.act_method = Method::kMinMax;
@@ -55,6 +56,7 @@ QuantRecipe preset_recipe(const std::string& name) {
     r.weight_type = Container::kUint8;
     r.weight_symmetric = false;
     r.per_channel = false;
+    r.pool_shares_input = true;
   } else if (name == "pytorch-x86") {
     // PyTorch get_default_qconfig("x86"/"fbgemm"): HistogramObserver (L2-minimising range search, our
     // MSE observer) on quint8 activations with reduce_range ([0,127]); per-channel symmetric qint8

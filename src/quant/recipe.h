@@ -41,6 +41,9 @@ struct QuantRecipe {
   bool weight_narrow = true;  // symmetric int8 weights in [-(2^(b-1)-1), 2^(b-1)-1] (ORT, TFLite)
   bool per_channel = true;
   int wbits = 8;
+  // AveragePool/MaxPool outputs reuse their input's (scale, zero point) instead of observing their own, as
+  // ONNX Runtime's QDQ quantizer (and TFLite) do; a pool then needs no requantization.
+  bool pool_shares_input = false;
   // Graph input (raw pixels): always MinMax so 0..255 stays exact at 8 bits.
   bool input_minmax = true;
   // Bits of the network-output activations (values that reach a graph output through float ops only,
