@@ -114,6 +114,22 @@ TEST(PtqResnet8, OnnxRuntimeRunsEveryPresetWithTheIntegerEnginesTop1) {
   for (const auto& preset : preset_names()) EXPECT_GE(ort_same_top1(run_preset(preset), preset), 0.999) << preset;
 }
 
+// --float-logits: the Gemm's int32 accumulator is dequantized, never requantized. No QuantizeLinear reads
+// the logits; the integer engine and ONNX Runtime agree on the top-1; FP32 agreement stays >= 99 %.
+TEST(PtqResnet8, FloatLogitsLeaveTheNetworkOutputUnquantized) {
+  ASSERT_TRUE(ort_available()) << ort_unavailable_reason();
+  QuantRecipe r = preset_recipe("best");
+  r.float_logits = true;
+  const Outcome o = run_recipe(r);
+  const Graph& g = o.graph;
+  for (const Node& n : g.nodes) {
+    if (n.op != Op::kGemm) continue;
+    for (int c : g.consumers(n.outputs[0])) EXPECT_NE(g.nodes[size_t(c)].op, Op::kQuantizeLinear) << n.name;
+  }
+  EXPECT_GE(o.agreement, 99.0);
+  EXPECT_GE(ort_same_top1(o, "best-float-logits"), 0.999);
+}
+
 // Low-bit `best` (narrowed codes in 8-bit containers, 8-bit logits at A4, AdaRound codes). The rounding
 // only has to be some low-bit rounding here, so AdaRound runs 100 iterations instead of 1000.
 TEST(PtqResnet8, OnnxRuntimeRunsLowBitBestWithTheIntegerEnginesTop1) {

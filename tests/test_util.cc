@@ -48,6 +48,16 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+CommandResult run_tinyptq(const std::string& args) {
+  return run_command(shell_quote(tinyptq_binary()) + " " + args + " </dev/null");
+}
+
 std::string resnet8_onnx() {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);

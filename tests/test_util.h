@@ -29,6 +29,10 @@ struct CommandResult {
 };
 // Runs a shell command line, capturing its combined output.
 CommandResult run_command(const std::string& command_line);
+// s in single quotes for sh.
+std::string shell_quote(const std::string& s);
+// The built CLI with these (already quoted) arguments, stdin from /dev/null.
+CommandResult run_tinyptq(const std::string& args);
 
 // Writes bytes to path (plain write, for fixtures).
 void write_bytes(const std::string& path, const std::string& bytes);

@@ -33,6 +33,7 @@ struct QuantizeArgs {
   int heldout_per_class = 50;
   bool adaround_minibatch = false, adaround_post_activation = false, fp32_inputs = false;
   bool per_channel = false, per_tensor = false, reduce_range = false, no_reduce_range = false;
+  bool float_logits = false, no_float_logits = false;
   bool bias_correction = false, no_bias_correction = false, cle = false, adaround = false, no_adaround = false;
   bool force_test = false;
   int calib_per_class = 100;
@@ -70,6 +71,8 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
   if (a.percentile) r.percentile = *a.percentile;
   if (a.reduce_range) r.reduce_range = true;
   if (a.no_reduce_range) r.reduce_range = false;
+  if (a.float_logits) r.float_logits = true;
+  if (a.no_float_logits) r.float_logits = false;
   if (a.bias_correction) r.bias_correction = true;
   if (a.no_bias_correction) r.bias_correction = false;
   if (a.cle) r.cross_layer_equalization = true;
@@ -249,6 +252,9 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--abits", a->abits, "Activation bit width 2..8")->check(CLI::Range(2, 8));
   cmd->add_flag("--reduce-range", a->reduce_range, "One fewer activation bit (PyTorch x86)");
   cmd->add_flag("--no-reduce-range", a->no_reduce_range, "Full activation range");
+  cmd->add_flag("--float-logits", a->float_logits,
+                "Keep the network outputs (logits) float: dequantize the last layer's int32 accumulator");
+  cmd->add_flag("--no-float-logits", a->no_float_logits, "Quantize the network outputs to the activation bits");
   cmd->add_flag("--bias-correction", a->bias_correction, "Empirical bias correction");
   cmd->add_flag("--no-bias-correction", a->no_bias_correction, "Disable bias correction");
   cmd->add_flag("--cle", a->cle, "Cross-layer equalization before quantizing");

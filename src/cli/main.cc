@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   tinyptq::cli::add_sensitivity_command(app);
   tinyptq::cli::add_fetch_command(app);
   tinyptq::cli::add_bench_command(app);
+  tinyptq::cli::add_robustness_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

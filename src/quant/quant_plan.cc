@@ -22,6 +22,23 @@ bool is_relu_like(const Node& n) {
 
 }  // namespace
 
+// Values that reach a graph output through float (non-quantized) ops only, graph outputs included.
+std::set<std::string> network_output_values(const Graph& g) {
+  std::set<std::string> out;
+  for (const auto& o : g.outputs) out.insert(o.name);
+  for (int k = int(g.nodes.size()) - 1; k >= 0; --k) {
+    const Node& n = g.nodes[size_t(k)];
+    if (node_rule(g, n).role != QuantRole::kFloat || !out.count(n.outputs[0])) continue;
+    for (const auto& in : n.inputs)
+      if (!in.empty() && !g.is_initializer(in)) {
+        bool all_float = true;
+        for (int c : g.consumers(in)) all_float &= out.count(g.nodes[size_t(c)].outputs[0]) != 0;
+        if (all_float) out.insert(in);
+      }
+  }
+  return out;
+}
+
 QuantPlan plan_quantization(const Graph& g, const QuantRecipe& recipe) {
   QuantPlan plan;
   std::set<std::string> quantized;  // values that carry quantization params (own or shared)
@@ -31,6 +48,7 @@ QuantPlan plan_quantization(const Graph& g, const QuantRecipe& recipe) {
   };
   std::set<std::string> graph_inputs;
   for (const auto& in : g.inputs) graph_inputs.insert(in.name);
+  const std::set<std::string> network_outputs = network_output_values(g);
   std::set<std::string> raw_input_values = graph_inputs;  // graph input and layout ops of it
 
   for (int k = 0; k < int(g.nodes.size()); ++k) {
@@ -72,7 +90,8 @@ QuantPlan plan_quantization(const Graph& g, const QuantRecipe& recipe) {
         fused.insert(cons[0]);
       }
     }
-    add_value(layer.output_value);
+    layer.float_output = recipe.float_logits && network_outputs.count(layer.output_value) != 0;
+    if (!layer.float_output) add_value(layer.output_value);
     plan.layers.push_back(layer);
   }
   check(!plan.layers.empty(), "model has no quantizable layer (Conv, Gemm, MatMul, Add or pooling)");

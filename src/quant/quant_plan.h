@@ -2,6 +2,7 @@
 // (quant_rules.h) and the recipe's per-layer overrides; consumed by calibration and the QDQ rewrite.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct QuantLayer {
   OpRule rule;
   std::string output_value;   // quantized output (the fused Relu/Clip output if one follows)
   int fused_activation = -1;  // node index of the fused Relu/Clip, or -1
+  bool float_output = false;  // QuantRecipe::float_logits: output_value is not quantized (stays float)
 };
 
 struct QuantPlan {
@@ -27,6 +29,9 @@ struct QuantPlan {
   std::vector<std::string> input_values;           // act values fed directly by the graph input (raw pixels)
   const QuantLayer* layer(const std::string& node_name) const;
 };
+
+// Values that reach a graph output through float (non-quantized) ops only, graph outputs included.
+std::set<std::string> network_output_values(const Graph& g);
 
 // Requires a prepared graph (prepare_for_quantization). Throws Error if nothing is quantizable.
 QuantPlan plan_quantization(const Graph& g, const QuantRecipe& recipe);

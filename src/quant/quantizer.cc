@@ -62,23 +62,6 @@ QParams observe(const Tensor& t, const ObserverOptions& oo) {
   return qparams_from_range(r.min, r.max, oo.format);
 }
 
-// Values that reach a graph output through float (non-quantized) ops only, graph outputs included.
-std::set<std::string> network_output_values(const Graph& g) {
-  std::set<std::string> out;
-  for (const auto& o : g.outputs) out.insert(o.name);
-  for (int k = int(g.nodes.size()) - 1; k >= 0; --k) {
-    const Node& n = g.nodes[size_t(k)];
-    if (node_rule(g, n).role != QuantRole::kFloat || !out.count(n.outputs[0])) continue;
-    for (const auto& in : n.inputs)
-      if (!in.empty() && !g.is_initializer(in)) {
-        bool all_float = true;
-        for (int c : g.consumers(in)) all_float &= out.count(g.nodes[size_t(c)].outputs[0]) != 0;
-        if (all_float) out.insert(in);
-      }
-  }
-  return out;
-}
-
 using WeightMap = std::map<std::string, QuantizedWeight>;
 using BiasMap = std::map<std::string, Tensor>;
 
@@ -219,6 +202,12 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
     r.node = layer.name;
     r.op = op_name(layer.op);
     r.value = layer.output_value;
+    if (layer.float_output) {  // dequantized int32 accumulator: no output quantization point
+      r.abits = 32;
+      if (layer.rule.weight_input >= 0) r.wbits = weights.at(layer.name).bits;
+      res.layers.push_back(r);
+      continue;
+    }
     const QParams& p = act.at(layer.output_value);
     r.scale = p.scale[0];
     r.zero_point = p.zero_point[0];

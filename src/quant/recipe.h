@@ -49,6 +49,10 @@ struct QuantRecipe {
   // Bits of the network-output activations (values that reach a graph output through float ops only,
   // e.g. the logits before a float Softmax); 0 = abits. Low-bit logits tie and flip the top-1.
   int output_abits = 0;
+  // The network outputs (the logits before a float Softmax) stay float: the last layer's int32 accumulator
+  // is dequantized (s_x·s_w·acc) instead of requantized to 8 bits. Two logits closer than one output
+  // step would otherwise tie and flip the top-1 on uncertain images.
+  bool float_logits = false;
   ActRanges act_ranges = ActRanges::kFloat;  // other than kFloat: quantized layer by layer (quantized_inputs)
   // Advanced PTQ (issue "below 8 bits").
   bool cross_layer_equalization = false;
