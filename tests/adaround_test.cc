@@ -79,6 +79,28 @@ TEST(Matmul, MatchesDoubleReferenceOnAwkwardSizes) {
       }
 }
 
+// The AVX-512 tiles (4×32 / 4×16 NN, 4×4 / 4×2 NT) run each element's chain unchanged: bitwise equal to
+// AVX2 over sizes that exercise every tile and edge path, with and without accumulation.
+TEST(Matmul, Avx512EqualsAvx2Bitwise) {
+  using adaround::MatmulVariant;
+  if (!adaround::matmul_variant_supported(MatmulVariant::kAvx512)) GTEST_SKIP() << "CPU without AVX-512";
+  std::mt19937 rng(5);
+  for (int64_t m : {1, 3, 4, 5, 8, 13})
+    for (int64_t n : {1, 2, 3, 4, 6, 15, 16, 17, 31, 32, 33, 48, 70})
+      for (int64_t k : {1, 7, 8, 9, 24, 45})
+        for (bool acc : {false, true}) {
+          const auto a = random_vector(size_t(m * k), rng), b = random_vector(size_t(k * n), rng);
+          const auto bt = random_vector(size_t(n * k), rng), c0 = random_vector(size_t(m * n), rng);
+          std::vector<float> nn2 = c0, nn5 = c0, nt2 = c0, nt5 = c0;
+          adaround::matmul_nn_with(MatmulVariant::kAvx2, m, n, k, a.data(), k, b.data(), n, nn2.data(), n, acc);
+          adaround::matmul_nn_with(MatmulVariant::kAvx512, m, n, k, a.data(), k, b.data(), n, nn5.data(), n, acc);
+          adaround::matmul_nt_with(MatmulVariant::kAvx2, m, n, k, a.data(), k, bt.data(), k, nt2.data(), n, acc);
+          adaround::matmul_nt_with(MatmulVariant::kAvx512, m, n, k, a.data(), k, bt.data(), k, nt5.data(), n, acc);
+          ASSERT_EQ(nn2, nn5) << m << "x" << n << "x" << k << " acc " << acc;
+          ASSERT_EQ(nt2, nt5) << m << "x" << n << "x" << k << " acc " << acc;
+        }
+}
+
 TEST(Matmul, RowSplitsGiveBitwiseIdenticalResults) {
   std::mt19937 rng(4);
   const int64_t m = 23, n = 37, k = 45;
