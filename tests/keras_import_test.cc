@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "keras/h5_file.h"
 #include "keras/keras_import.h"
 #include "keras/tf_padding.h"
 #include "onnx/onnx_reader.h"
@@ -710,6 +711,46 @@ TEST(KerasImportCli, ErrorsExitWithOneMessage) {
 
   r = testing::run_command("'" + testing::tinyptq_binary() + "' import-keras '" + dir.file("junk.h5") + "'");
   EXPECT_NE(r.exit_code, 0) << r.output;  // -o is required
+}
+
+}  // namespace
+}  // namespace tinyptq
+
+namespace tinyptq {
+namespace {
+
+// A chunked dataset whose chunks were never written reads back as fill values: a few-kB file could claim
+// 2^26 floats (256 MiB). The reader must refuse it from the storage size, before allocating.
+TEST(H5File, RefusesDatasetLargerThanItsStorage) {
+  TempDir dir;
+  const std::string path = dir.file("hollow.h5");
+  {
+    hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[2] = {8192, 8192}, chunk[2] = {64, 64};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    hid_t ds = H5Dcreate2(file, "w", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    // One chunk written: storage is 16 kB, the dataset claims 256 MiB.
+    std::vector<float> block(64 * 64, 1.0f);
+    const hsize_t start[2] = {0, 0};
+    hid_t mem = H5Screate_simple(2, chunk, nullptr);
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, chunk, nullptr);
+    H5Dwrite(ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, block.data());
+    H5Sclose(mem);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  H5File h5(path);
+  try {
+    h5.read_float_dataset("w", Shape{8192, 8192});
+    FAIL() << "a dataset larger than its storage was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stores only 16384 bytes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -228,6 +228,16 @@ Tensor H5File::read_float_dataset(const std::string& dataset, const Shape& expec
         what + ": dataset has shape " + shape_str(shape) + ", expected " + shape_str(expected_shape));
   int64_t n = num_elements(shape);
   check(n <= kMaxH5DatasetElements, what + ": dataset holds " + std::to_string(n) + " elements (too many)");
+  if (n > 0) {
+    // Unwritten storage reads back as fill values: a tiny file could otherwise claim gigabytes.
+    const auto stored = static_cast<int64_t>(H5Dget_storage_size(ds.get()));
+    hsize_t file_size = 0;
+    check(H5Fget_filesize(file_.get(), &file_size) >= 0, what + ": cannot read the file size");
+    const int64_t bytes = n * static_cast<int64_t>(H5Tget_size(type.get()));
+    check(stored > 0 && stored <= static_cast<int64_t>(file_size) && bytes <= stored * kMaxH5ExpansionRatio,
+          what + ": dataset claims " + std::to_string(n) + " elements but stores only " + std::to_string(stored) +
+              " bytes");
+  }
   std::vector<float> data(static_cast<size_t>(n));
   if (n > 0)
     checked(H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),

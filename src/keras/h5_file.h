@@ -32,8 +32,11 @@ class H5Handle {
   Closer close_ = nullptr;
 };
 
-// Largest dataset this reader allocates (elements); tiny-model weights are far below it.
-inline constexpr int64_t kMaxH5DatasetElements = int64_t(1) << 28;
+// Largest dataset this reader allocates (elements, 256 MiB of floats); tiny-model weights are far below it.
+inline constexpr int64_t kMaxH5DatasetElements = int64_t(1) << 26;
+// Most bytes a stored byte can expand to: deflate's limit is 1032:1. A dataset claiming more elements than
+// its storage could hold is a hostile file, refused before anything is allocated.
+inline constexpr int64_t kMaxH5ExpansionRatio = 1032;
 
 class H5File {
  public:
