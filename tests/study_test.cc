@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -123,6 +124,20 @@ TEST(StudyRun, QuickStudyEndToEnd) {
   const nlohmann::json j = nlohmann::json::parse(slurp(one + "/results.json"));
   EXPECT_EQ(j.at("fp32").at("total"), 100);
   EXPECT_TRUE(j.at("timing").contains("wall_seconds"));
+  // The per-stage table: every stage once, in run order, and every configuration group summed.
+  {
+    std::vector<std::string> stages;
+    for (const auto& st : j.at("timing").at("stages")) {
+      EXPECT_GE(st.at("seconds").get<double>(), 0.0);
+      stages.push_back(st.at("stage"));
+    }
+    ASSERT_GE(stages.size(), 6u);
+    EXPECT_EQ(stages.front(), "load model and data");
+    EXPECT_EQ(stages.back().rfind("report writing", 0), 0u) << stages.back();
+    for (const char* g : {"  group preset", "  group matrix", "  group bits"})
+      EXPECT_EQ(std::count(stages.begin(), stages.end(), g), 1) << g;
+    EXPECT_NE(r1.output.find("study: time per stage"), std::string::npos);
+  }
   const auto& configs = j.at("configurations");
   for (const char* name : {"preset/ort-int8", "preset/ort-uint8", "preset/pytorch-x86", "preset/tflite-int8", "preset/best"}) {
     ASSERT_TRUE(configs.contains(name)) << name;

@@ -22,11 +22,20 @@ struct Fp32Baseline {
   double images_per_second = 0;  // timing
 };
 
+// One stage of the study and its wall time. Configuration groups run interleaved on --jobs threads, so
+// their rows are the summed quantize + evaluate time of the group's configurations (thread seconds).
+struct StageTime {
+  std::string name;
+  double seconds = 0;
+  bool thread_seconds = false;  // summed over jobs rather than wall
+};
+
 struct StudyResults {
   StudyOptions options;
   Fp32Baseline fp32;
   std::vector<ConfigResult> configs;  // plan order
   double wall_seconds = 0;            // timing
+  std::vector<StageTime> stages;      // timing, in run order
 };
 
 // Runs (or, with --resume, completes) the study and writes the four output files. Returns the results.

@@ -1,6 +1,7 @@
 #include "study/study_output.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -59,6 +60,10 @@ std::string study_json(const StudyResults& r) {
   for (const auto& c : r.configs)
     per[c.name] = {{"quantize_seconds", c.quantize_seconds}, {"images_per_second", c.images_per_second}};
   timing["configurations"] = per;
+  nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+  for (const auto& st : r.stages)
+    stages.push_back({{"stage", st.name}, {"seconds", st.seconds}, {"thread_seconds", st.thread_seconds}});
+  timing["stages"] = stages;
   j["timing"] = timing;
   return j.dump(2) + "\n";
 }
@@ -82,11 +87,23 @@ std::string study_csv(const StudyResults& r) {
   return s;
 }
 
-void write_study_outputs(const StudyResults& r) {
+void write_study_outputs(StudyResults& r) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string csv = study_csv(r), md = study_markdown(r), html = study_html(r);
+  r.stages.push_back(
+      {"report writing (REPORT.md, report.html, results.csv)",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), false});
   write_file_atomic(r.options.out_dir + "/results.json", study_json(r));
-  write_file_atomic(r.options.out_dir + "/results.csv", study_csv(r));
-  write_file_atomic(r.options.out_dir + "/REPORT.md", study_markdown(r));
-  write_file_atomic(r.options.out_dir + "/report.html", study_html(r));
+  write_file_atomic(r.options.out_dir + "/results.csv", csv);
+  write_file_atomic(r.options.out_dir + "/REPORT.md", md);
+  write_file_atomic(r.options.out_dir + "/report.html", html);
+}
+
+void print_stage_table(const StudyResults& r, std::ostream& os) {
+  os << "study: time per stage (wall s; group rows: thread seconds summed over jobs)\n";
+  for (const auto& s : r.stages)
+    os << "  " << s.name << std::string(s.name.size() < 56 ? 56 - s.name.size() : 1, ' ')
+       << report::format_number(s.seconds, "%8.2f") << (s.thread_seconds ? " (thread s)" : "") << "\n";
 }
 
 }  // namespace tinyptq

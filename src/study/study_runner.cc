@@ -173,9 +173,17 @@ ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Da
 }  // namespace
 
 StudyResults run_study(const StudyOptions& opts) {
-  const auto t0 = std::chrono::steady_clock::now();
-  check(opts.jobs >= 1, "--jobs must be at least 1");
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto lap = t0;
   StudyResults res;
+  // Appends the wall time since the previous stage.
+  auto stage_done = [&](const std::string& name) {
+    const auto now = Clock::now();
+    res.stages.push_back({name, std::chrono::duration<double>(now - lap).count(), false});
+    lap = now;
+  };
+  check(opts.jobs >= 1, "--jobs must be at least 1");
   res.options = opts;
   // Every input is validated before the output directory exists: a bad model or data set leaves nothing.
   Graph model = load_model(opts.model);
@@ -185,6 +193,7 @@ StudyResults run_study(const StudyOptions& opts) {
   check(opts.test_limit >= 0, "--test-limit must be >= 0");
   Dataset test = load_cifar10(opts.data, Split::kTest, opts.test_limit > 0 ? opts.test_limit : -1);
 
+  stage_done("load model and data");
   fs::create_directories(opts.out_dir + "/models");
   fs::create_directories(opts.out_dir + "/results.d");
   const std::string fp32_path = opts.out_dir + "/models/fp32.onnx";
@@ -214,6 +223,7 @@ StudyResults run_study(const StudyOptions& opts) {
     b.parameters = model.parameter_count();
     b.images_per_second = r.images_per_second;
   }
+  stage_done("FP32 baseline (save, calibration lock, evaluate)");
 
   // The weight layers (the per-layer sensitivity axis) and the FP32 weight bytes, on the graph the
   // quantizer sees (BatchNorm folded).
@@ -249,6 +259,8 @@ StudyResults run_study(const StudyOptions& opts) {
   for (size_t k = 0; k < plan.size(); ++k)
     if (!done[k]) pool.expect(plan[k]);
 
+  stage_done("plan and calibration pool");
+  std::vector<double> config_seconds(plan.size(), 0.0);
   Progress progress("study", int64_t(plan.size()));
   progress.advance(int64_t(std::count(done.begin(), done.end(), true)));
   // Longest first (AdaRound, then the quantized-input path), so the last configurations to finish are short
@@ -275,10 +287,12 @@ StudyResults run_study(const StudyOptions& opts) {
         if (!first_error.empty()) return;
       }
       try {
+        const auto c0 = Clock::now();
         auto calib = pool.acquire(plan[k]);
         res.configs[k] = run_config(plan[k], *calib, test, layout, pre, res.fp32, opts.out_dir);
         calib.reset();
         pool.release(plan[k]);
+        config_seconds[k] = std::chrono::duration<double>(Clock::now() - c0).count();
         write_file_atomic(opts.out_dir + "/results.d/" + file_key(plan[k].name) + ".json",
                           result_to_json(res.configs[k], true).dump() + "\n");
         ++finished;
@@ -298,8 +312,18 @@ StudyResults run_study(const StudyOptions& opts) {
     throw Interrupted("study interrupted: " + std::to_string(finished.load()) + " of " + std::to_string(plan.size()) +
                           " configurations finished in " + opts.out_dir + "/results.d; run it again with --resume",
                       interrupt_signal());
-  res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stage_done("configurations (" + std::to_string(plan.size() - size_t(std::count(done.begin(), done.end(), true))) +
+             " run on " + std::to_string(opts.jobs) + " jobs)");
+  // Per group, in plan order of first appearance: calibration + quantize + evaluate, summed over jobs.
+  for (size_t k = 0; k < plan.size(); ++k) {
+    const std::string name = "  group " + plan[k].group;
+    auto it = std::find_if(res.stages.begin(), res.stages.end(), [&](const StageTime& t) { return t.name == name; });
+    if (it == res.stages.end()) it = res.stages.insert(res.stages.end(), StageTime{name, 0.0, true});
+    it->seconds += config_seconds[k];
+  }
+  res.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   write_study_outputs(res);
+  print_stage_table(res, std::cerr);
   return res;
 }
 
