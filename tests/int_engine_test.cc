@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "engine/fp32_engine.h"
+#include "kernels/int8/kernel_table.h"
 
 namespace tinyptq {
 namespace {
@@ -490,6 +491,33 @@ TEST(IntEngine, RejectsGraphsMixingImages) {
   EXPECT_THROW(IntEngine{g}, Error);
   EXPECT_TRUE(is_qdq_graph(g));
   EXPECT_FALSE(is_qdq_graph(ModelBuilder({}, nullptr).build()));
+}
+
+}  // namespace
+}  // namespace tinyptq
+
+namespace tinyptq {
+namespace {
+
+// The depthwise conv3 runs on the table's depthwise kernel (AVX2 where the CPU has it), and every table
+// gives the reference table's outputs bit for bit.
+TEST(IntEngine, DepthwiseConvUsesTheDepthwiseKernelOfEveryTable) {
+  const Graph g = qdq_model({});
+  const Tensor x = random_images(11, true, 3);
+  IntEngineOptions ref_opts;
+  ref_opts.kernels = &int8::reference_kernels();
+  const Tensor want = IntEngine(g, ref_opts).run(x).at(0);
+  for (const int8::KernelTable* t : int8::available_kernels()) {
+    IntEngineOptions o;
+    o.kernels = t;
+    IntEngine engine(g, o);
+    const std::string d = engine.describe();
+    const size_t at = d.find("conv3");
+    ASSERT_NE(at, std::string::npos) << d;
+    const std::string line = d.substr(d.rfind('\n', at) + 1, d.find('\n', at) - d.rfind('\n', at) - 1);
+    EXPECT_NE(line.find(t->depthwise.name), std::string::npos) << t->isa << ": " << line;
+    EXPECT_EQ(engine.run(x).at(0).f, want.f) << t->isa;
+  }
 }
 
 }  // namespace

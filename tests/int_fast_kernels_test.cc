@@ -32,6 +32,7 @@ std::vector<const ConvKernel*> conv_kernels() {
 
 struct Case {
   int64_t in_h = 6, in_w = 7, in_c = 1, out_c = 1, batch = 1;
+  int64_t groups = 1;  // in_c for depthwise
   Window2d window;
   int32_t zx = 0, zy = 0, out_min = 0, out_max = 255;
   enum class Values { kRandom, kMax, kMin } values = Values::kRandom;
@@ -40,7 +41,7 @@ struct Case {
 
   std::string describe() const {
     std::ostringstream s;
-    s << "in " << batch << "x" << in_h << "x" << in_w << "x" << in_c << " out_c " << out_c << " k "
+    s << "in " << batch << "x" << in_h << "x" << in_w << "x" << in_c << " out_c " << out_c << " g " << groups << " k "
       << window.kernel_h << "x" << window.kernel_w << " s " << window.stride_h << "," << window.stride_w
       << " d " << window.dilation_h << "," << window.dilation_w << " pads " << window.pad_top << ","
       << window.pad_left << "," << window.pad_bottom << "," << window.pad_right << " zx " << zx << " zy "
@@ -57,7 +58,7 @@ int64_t outputs = 0, interior = 0;
 void expect_same_as_reference(const ConvKernel& kernel, const Case& c) {
   SCOPED_TRACE(std::string(kernel.name) + ": " + c.describe());
   ConvParams p;
-  p.shape = make_conv_shape(c.in_h, c.in_w, c.in_c, c.out_c, 1, c.window);
+  p.shape = make_conv_shape(c.in_h, c.in_w, c.in_c, c.out_c, c.groups, c.window);
   p.input_zero_point = c.zx;
   p.output = {c.zy, c.out_min, c.out_max};
   const ConvShape& s = p.shape;
@@ -162,6 +163,46 @@ TEST(IntFastConv, WorstCaseSaturatingValues) {
         c.values = Case::Values::kMin, c.zx = 255, c.zy = 0;  // (0 − 255)(−128 − zw); pads hold 255
         expect_same_as_reference(*k, c);
       }
+}
+
+// Every table's depthwise kernel (the engine's choice for groups = in_c = out_c) against ref::conv2d:
+// channel counts around the 16-channel block (tails of 1..15), the 3×3 and 5×5 windows of MobileNets with
+// strides 1 and 2, dilation, asymmetric pads, zero points at the extremes, weight zero points, saturation.
+TEST(IntFastDepthwise, SweepBitExactAgainstReference) {
+  std::vector<const ConvKernel*> kernels;
+  std::vector<const KernelTable*> tables = available_kernels();
+  tables.push_back(&best_kernels());
+  for (const KernelTable* t : tables)
+    if (std::none_of(kernels.begin(), kernels.end(), [&](const ConvKernel* k) { return k->run == t->depthwise.run; }))
+      kernels.push_back(&t->depthwise);
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  EXPECT_EQ(kernels.size(), size_t(1 + avx2)) << "reference + the AVX2 depthwise kernel";
+  const int32_t zero_points[] = {0, 255, 128, 3};
+  int64_t n = 500;
+  outputs = interior = 0;
+  for (const ConvKernel* k : kernels)
+    for (int64_t ch : {2, 8, 15, 16, 17, 24, 32, 40, 64, 96})
+      for (int64_t kernel : {3, 5})
+        for (int64_t stride : {1, 2})
+          for (int64_t dilation : {1, 2}) {
+            Case c;
+            c.in_h = 9, c.in_w = 8 + n % 3;
+            c.in_c = c.out_c = c.groups = ch, c.seed = uint32_t(++n);
+            c.batch = n % 4 == 0 ? 3 : 1;
+            c.window.kernel_h = c.window.kernel_w = kernel;
+            c.window.stride_h = c.window.stride_w = stride;
+            c.window.dilation_h = c.window.dilation_w = dilation;
+            c.window.pad_top = kernel / 2, c.window.pad_left = n % 2 ? kernel / 2 : 0;
+            c.window.pad_bottom = n % 3 == 0 ? 0 : kernel / 2, c.window.pad_right = kernel / 2;
+            c.zx = zero_points[n % 4], c.zy = zero_points[(n / 4) % 4];
+            c.out_min = n % 2 && c.zy < 255 ? c.zy : 0;
+            c.out_max = n % 7 == 0 && c.zy < 250 ? c.zy + 5 : 255;  // Relu6-like clamp now and then
+            c.weight_zero_points = n % 5 < 2;
+            c.values = n % 11 == 0 ? Case::Values::kMax : n % 13 == 0 ? Case::Values::kMin : Case::Values::kRandom;
+            expect_same_as_reference(*k, c);
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+  EXPECT_GT(double(interior), 0.25 * double(outputs)) << "the sweep's outputs are mostly clamped (1 in 7 cases clamps to 6 codes)";
 }
 
 TEST(IntFastConv, BestKernelFollowsTheCpu) {

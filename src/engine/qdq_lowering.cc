@@ -382,8 +382,10 @@ class Lowering {
     p.shape = shape;
     p.input_zero_point = xq.quant.zero_point;
     p.output = tail->stage;
-    const int8::ConvKernel& kernel =
-        k_.conv.supports && !k_.conv.supports(shape) ? int8::reference_kernels().conv : k_.conv;
+    auto runs = [&](const int8::ConvKernel& k) { return k.run && (!k.supports || k.supports(shape)); };
+    const int8::ConvKernel& kernel = shape.groups > 1 && runs(k_.depthwise) ? k_.depthwise
+                                     : runs(k_.conv)                         ? k_.conv
+                                                                             : int8::reference_kernels().conv;
     auto step =
         qdq::conv_step(kernel, p, {w->data.data(), bias.data(), zero_points.data(), multipliers.data()});
     const auto& win = shape.window;

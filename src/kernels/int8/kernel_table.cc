@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "kernels/fp32/reference/pool2d_params.h"
 #include "kernels/int8/avx2/conv2d_avx2.h"
+#include "kernels/int8/avx2/depthwise_avx2.h"
 #include "kernels/int8/avx2/ops_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/avx512/ops_avx512.h"
@@ -102,6 +103,7 @@ const KernelTable& reference_kernels() {
     KernelTable t;
     t.isa = "reference";
     t.conv = {"conv2d_nhwc_u8s8_ref", nullptr, ref::conv2d_pack, ref::conv2d_scratch_bytes, ref::conv2d};
+    t.depthwise = t.conv;
     t.gemm = {"gemm_u8s8_ref", nullptr, ref::gemm_pack, ref::gemm_scratch_bytes, ref::gemm};
     t.add = {"add_u8_ref", ref::add};
     t.avgpool = {"avgpool_nhwc_u8_ref", ref::avgpool};
@@ -125,6 +127,8 @@ const KernelTable& avx512vnni_kernels() {
     t.isa = "avx512-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
+    t.depthwise = {"depthwise_nhwc_u8s8_avx2", avx2::depthwise_supports, avx2::depthwise_pack,
+                   avx2::depthwise_scratch_bytes, avx2::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>};
     t.add = {"add_u8_avx512", avx512::add};
@@ -145,6 +149,8 @@ const KernelTable& avx2_kernels() {
     t.isa = "avx2";
     t.conv = {"conv2d_nhwc_u8s8_avx2", avx512vnni::conv2d_supports, avx2::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx2::conv2d};
+    t.depthwise = {"depthwise_nhwc_u8s8_avx2", avx2::depthwise_supports, avx2::depthwise_pack,
+                   avx2::depthwise_scratch_bytes, avx2::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx2", gemm_as_conv::supports, gemm_as_conv::pack<avx2::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>};
     t.add = {"add_u8_avx2", avx2::add};

@@ -221,6 +221,7 @@ struct Kernel {
 struct KernelTable {
   const char* isa = nullptr;  // "reference", "avx2", "avx-vnni", "avx512-vnni"
   ConvKernel conv;
+  ConvKernel depthwise;  // groups = in_c = out_c; the engine uses it where its `supports` holds
   GemmKernel gemm;
   Kernel<AddRunFn> add;
   Kernel<AvgPoolRunFn> avgpool;
