@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "quant/observers/batch_scan.h"
 
 namespace tinyptq {
 
@@ -36,16 +37,7 @@ void SplitHistogram::grow_to(int exponent) {
 
 void SplitHistogram::add(std::span<const float> values) {
   if (values.empty()) return;
-  float lo = values[0], hi = values[0];
-  for (size_t i = 0; i < values.size(); ++i) {
-    const float v = values[i];
-    if (!std::isfinite(v)) {
-      throw Error("observer " + owner_ + ": value " + std::to_string(i) + " of the batch is " +
-                  (std::isnan(v) ? "NaN" : "Inf"));
-    }
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
-  }
+  const auto [lo, hi] = scan_finite_range(values, owner_);
   min_ = count_ == 0 ? lo : std::min(min_, lo);
   max_ = count_ == 0 ? hi : std::max(max_, hi);
   count_ += static_cast<int64_t>(values.size());
@@ -62,12 +54,25 @@ void SplitHistogram::add(std::span<const float> values) {
   }
   const double inv_width = std::ldexp(double(bins_), -top_exponent_);  // exact power of two
   const int64_t neg_offset = bins_;
+  // |v|·inv_width is exact and < bins (a power-of-two scale; below the normal range it is < 1 and floors to
+  // bin 0 either way); truncation is floor. The sign selects the half without a branch.
+  const auto bin = [&](float v) {
+    return static_cast<int64_t>(std::fabs(double(v)) * inv_width) + static_cast<int64_t>(v < 0.0f) * neg_offset;
+  };
+  // Two interleaved count arrays: runs of one bin (the zeros after a Relu) would otherwise chain every
+  // increment on the previous one's store. Counts are integers, so the merged sums are exact.
   int64_t* counts = counts_.data();
-  for (const float v : values) {
-    // |v|·inv_width is exact and < bins; truncation is floor. The sign selects the half without a branch.
-    const auto bin = static_cast<int64_t>(std::fabs(double(v)) * inv_width);
-    ++counts[bin + static_cast<int64_t>(v < 0.0f) * neg_offset];
+  const size_t n = values.size();
+  size_t i = 0;
+  if (n >= 8 * size_t(bins_)) {
+    std::vector<int64_t> odd(counts_.size(), 0);
+    for (; i + 2 <= n; i += 2) {
+      ++counts[bin(values[i])];
+      ++odd[size_t(bin(values[i + 1]))];
+    }
+    for (size_t k = 0; k < odd.size(); ++k) counts[k] += odd[k];
   }
+  for (; i < n; ++i) ++counts[bin(values[i])];
 }
 
 std::vector<int64_t> SplitHistogram::signed_counts() const {
