@@ -62,6 +62,7 @@ std::string study_html(const StudyResults& r) {
   page.table({"configuration", "data types", "accuracy %", "95% CI", "Δ pp", "McNemar b/c, p", "agreement %",
               "agr. 95% CI", "size", "reduction"},
              rows, highlight);
+  page.paragraph(kMatrixTypeNote);
 
   // Size vs accuracy: weights packed at their widths; matrix points unlabeled (they sit on the presets).
   std::vector<report::Point> pts = {{"FP32", double(r.fp32.packed_weight_bytes) / 1000.0, r.fp32.accuracy, "fp32"}};
@@ -73,11 +74,16 @@ std::string study_html(const StudyResults& r) {
                                   {"test accuracy (%)"}, pts),
               "Presets, the observer matrix (unlabeled) and the bit sweep at 8-bit activations; log-scale size.");
 
-  // Per-class bars.
-  std::vector<report::Series> series = {{"FP32", {}, r.fp32.per_class_accuracy}};
-  for (const auto* c : group_results(r, "preset")) series.push_back({c->label, {}, c->per_class_accuracy});
-  page.figure(report::grouped_bar_svg("Per-class accuracy", r.fp32.class_names, series, {"accuracy (%)", false, 0.0, 100.0}),
-              "Per-class test accuracy, FP32 vs the presets.");
+  // Per-class bars as deltas: on a 0–100 axis the differences (a few points) are invisible.
+  std::vector<report::Series> series;
+  for (const auto* c : group_results(r, "preset")) series.push_back({c->label, {}, c->per_class_delta});
+  std::string fp32_classes;
+  for (size_t k = 0; k < r.fp32.class_names.size() && k < r.fp32.per_class_accuracy.size(); ++k)
+    fp32_classes += (k ? ", " : "") + r.fp32.class_names[k] + " " + report::format_number(r.fp32.per_class_accuracy[k], "%.1f");
+  page.figure(report::grouped_bar_svg("Per-class accuracy Δ vs FP32", r.fp32.class_names, series,
+                                      {"Δ accuracy vs FP32 (pp)", false, std::nullopt, std::nullopt, "%+.1f"}),
+              "Per-class test accuracy of each preset minus FP32's (FP32 per class, %: " + fp32_classes +
+                  "). About 100 test images per class, so one image is 1 pp.");
 
   // Bits heatmaps.
   for (const auto& g : bits_grids(r)) {

@@ -58,7 +58,8 @@ std::string study_markdown(const StudyResults& r) {
   rows.clear();
   for (const auto* c : group_results(r, "matrix")) rows.push_back(comparison_row(r, *c));
   if (!rows.empty())
-    md += "## Observer × weight granularity × activation type (8 bits)\n\n" + report::markdown_table(header, rows, align) + "\n";
+    md += "## Observer × weight granularity × activation type (8 bits)\n\n" + std::string(kMatrixTypeNote) + "\n\n" +
+          report::markdown_table(header, rows, align) + "\n";
 
   // Per-class.
   std::vector<std::string> pch = {"class", "FP32"};

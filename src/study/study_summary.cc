@@ -160,15 +160,19 @@ Recommendation recommend(const StudyResults& r) {
   }
   // Speed is not a tie-break here: the study's images/s are noisy single-thread timings, and the
   // recommendation is part of the deterministic results.json. Exact ties fall to plan order.
-  if (tied.size() > 1)
-    decided = "the highest FP32 agreement and the smallest size (tied with others on both; first in plan order)";
+  std::string tie_note;
+  if (tied.size() > 1) {
+    decided = "the highest FP32 agreement and the smallest size";
+    for (size_t k = 1; k < tied.size(); ++k) tie_note += (k > 1 ? ", `" : "`") + tied[k]->name + "`";
+    tie_note = " (equal on both to " + tie_note + "; first in plan order)";
+  }
   rec.recommended = tied.front();  // plan order among exact ties
   const ConfigResult& pick = *rec.recommended;
   if (!decided)
     reason += "; it is the only candidate, so it is recommended";
   else
-    reason += "; among them `" + pick.name + "` has " + decided + ": agreement " + pct(pick.agreement) + ", " +
-              kb(pick.packed_weight_bytes) + " packed weights, accuracy " + pct(pick.accuracy);
+    reason += "; among them `" + pick.name + "` has " + decided + tie_note + ": agreement " + pct(pick.agreement) +
+              ", " + kb(pick.packed_weight_bytes) + " packed weights, accuracy " + pct(pick.accuracy);
   rec.reason = reason + ".";
   return rec;
 }

@@ -62,6 +62,10 @@ std::vector<LayerSensitivity> layer_sensitivity(const StudyResults& r);
 Recommendation recommend(const StudyResults& r);
 nlohmann::ordered_json summary_json(const StudyResults& r);  // deterministic parts only
 
+// One line under the observer matrix: why its activation int8/uint8 axis cannot change a number.
+inline constexpr const char* kMatrixTypeNote =
+    "An asymmetric int8 activation grid is the uint8 grid shifted by 128 (same scale, zero point - 128), so the activation int8/uint8 columns give identical results by construction; the type axis that changes numbers is the weights' (the int8 symmetric vs uint8 asymmetric presets above).";
+
 // "W8 int8 per-channel / A8 uint8" style data-type string of a configuration.
 std::string data_types(const ConfigResult& c);
 
