@@ -147,22 +147,45 @@ TEST(StudyRun, QuickStudyEndToEnd) {
     EXPECT_GT(c.at("packed_weight_bytes").get<int64_t>(), 0) << name;
     EXPECT_EQ(c.at("per_class_delta").size(), 10u) << name;
     EXPECT_FALSE(c.contains("timing")) << name << ": timing belongs in the top-level \"timing\" only";
+    // Statistics: a 95% interval around the accuracy, McNemar counts that explain the delta, a p-value.
+    const auto ci = c.at("accuracy_ci95");
+    EXPECT_LE(ci.at(0).get<double>(), c.at("accuracy").get<double>()) << name;
+    EXPECT_GE(ci.at(1).get<double>(), c.at("accuracy").get<double>()) << name;
+    EXPECT_LE(c.at("agreement_ci95").at(0).get<double>(), c.at("agreement_with_fp32").get<double>()) << name;
+    const auto& mc = c.at("mcnemar_vs_fp32");
+    EXPECT_EQ(mc.at("c").get<int64_t>() - mc.at("b").get<int64_t>(),
+              c.at("correct").get<int64_t>() - j.at("fp32").at("correct").get<int64_t>()) << name;
+    EXPECT_LE(mc.at("b").get<int64_t>() + mc.at("c").get<int64_t>(), int64_t(c.at("flipped_images").size())) << name;
+    const double p = mc.at("p").get<double>();
+    EXPECT_TRUE(p > 0.0 && p <= 1.0) << name;
+    EXPECT_EQ(c.at("significant").get<bool>(), p < 0.05) << name;
   }
+  EXPECT_EQ(j.at("fp32").at("accuracy_ci95").size(), 2u);
+  const auto& rec = j.at("summary").at("recommendation");
+  ASSERT_TRUE(configs.contains(rec.at("recommended").get<std::string>())) << rec.dump();
+  EXPECT_NE(rec.at("reason").get<std::string>().find("McNemar"), std::string::npos) << rec.dump();
+  EXPECT_GE(rec.at("indistinguishable_from_best_accuracy").get<int>(), 1);
   const auto& w4 = configs.at("bits/best-w4a8");
   EXPECT_LT(w4.at("packed_weight_bytes").get<double>(), 0.6 * configs.at("bits/best-w8a8").at("packed_weight_bytes").get<double>());
   // results.csv: a header, the FP32 row and one row per configuration.
   EXPECT_EQ(count_of(slurp(one + "/results.csv"), "\n"), 2 + int(configs.size()));
   const std::string md = slurp(one + "/REPORT.md");
-  for (const char* s : {"| configuration", "accuracy", "agreement", "size", "reduction", "ort-uint8", "Recommendation"})
+  for (const char* s : {"| configuration", "accuracy", "agreement", "size", "reduction", "ort-uint8", "Recommendation",
+                        "95% CI", "McNemar b/c, p", "Wilson", "**Recommended:**", "Why: ", "shifted by 128"})
     EXPECT_NE(md.find(s), std::string::npos) << "REPORT.md lacks " << s;
+  EXPECT_NE(md.find(rec.at("reason").get<std::string>()), std::string::npos) << "REPORT.md must print the reason";
+  EXPECT_EQ(r1.output.find("//REPORT.md"), std::string::npos) << r1.output;
   const std::string html = slurp(one + "/report.html");
   EXPECT_GE(count_of(html, "<svg"), 4);
+  for (const char* s : {"95% CI", "McNemar b/c, p", "Recommended: ", "Why: ", "Per-class accuracy Δ vs FP32"})
+    EXPECT_NE(html.find(s), std::string::npos) << "report.html lacks " << s;
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg")) << "report.html must be self-contained";
   EXPECT_EQ(html.find("<script src"), std::string::npos);
 
   // Same seed, other job count: the same results apart from "timing", the same model bytes.
-  const testing::CommandResult r2 = run_study(two, 2);
+  const testing::CommandResult r2 = run_study(two + "/", 2);  // a trailing slash: no "//" in messages
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_EQ(r2.output.find("//"), std::string::npos) << r2.output;
   EXPECT_EQ(without_timing(one + "/results.json"), without_timing(two + "/results.json"));
   EXPECT_EQ(slurp(one + "/models/preset_best.onnx"), slurp(two + "/models/preset_best.onnx"));
 

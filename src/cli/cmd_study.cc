@@ -27,6 +27,7 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--preprocess", o->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
   cmd->callback([o] {
     install_interrupt_handler();  // Ctrl-C stops between configurations; --resume continues
+    while (o->out_dir.size() > 1 && o->out_dir.back() == '/') o->out_dir.pop_back();  // "out/" -> "out"
     StudyResults r = run_study(*o);
     const Recommendation rec = recommend(r);
     std::cout << "FP32: " << report::format_number(r.fp32.accuracy, "%.2f") << "%  (" << r.configs.size()
@@ -35,6 +36,7 @@ void add_study_command(CLI::App& app) {
       std::cout << "best accuracy: " << rec.best_accuracy->name << " "
                 << report::format_number(rec.best_accuracy->accuracy, "%.2f") << "%, agreement "
                 << report::format_number(rec.best_accuracy->agreement, "%.2f") << "%\n";
+    if (rec.recommended) std::cout << "recommended: " << rec.recommended->name << " (" << rec.reason << ")\n";
     std::cout << "report: " << o->out_dir << "/REPORT.md and " << o->out_dir << "/report.html\n";
   });
 }

@@ -16,7 +16,7 @@ struct Fp32Baseline {
   double accuracy = 0;
   std::vector<std::string> class_names;
   std::vector<double> per_class_accuracy;
-  std::vector<int> predicted;
+  std::vector<int> labels, predicted;  // per test image
   int64_t model_bytes = 0, parameters = 0;
   int64_t packed_weight_bytes = 0;  // Conv/Gemm weights at 32 bits
   double images_per_second = 0;  // timing

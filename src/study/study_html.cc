@@ -15,6 +15,10 @@ namespace {
 std::string f2(double v) { return report::format_number(v, "%.2f"); }
 std::string sgn(double v) { return report::format_number(v, "%+.2f"); }
 std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
+std::string ci(const stats::Interval& i) {
+  return report::format_number(100.0 * i.lo, "%.1f") + "–" + report::format_number(100.0 * i.hi, "%.1f");
+}
+std::string pval(double p) { return p < 0.001 ? "<0.001" : report::format_number(p, "%.3f"); }
 }  // namespace
 
 std::string study_html(const StudyResults& r) {
@@ -25,6 +29,10 @@ std::string study_html(const StudyResults& r) {
 
   const Recommendation rec = recommend(r);
   page.heading("Recommendation");
+  if (rec.recommended)
+    page.paragraph("Recommended: " + rec.recommended->name + " — " + f2(rec.recommended->accuracy) + "%, agreement " +
+                   f2(rec.recommended->agreement) + "%, " + kb(rec.recommended->packed_weight_bytes) +
+                   " packed weights. Why: " + rec.reason);
   if (rec.best_accuracy)
     page.paragraph("Best accuracy: " + rec.best_accuracy->name + " — " + f2(rec.best_accuracy->accuracy) + "%, agreement " +
                    f2(rec.best_accuracy->agreement) + "%, " + kb(rec.best_accuracy->model_bytes) + ".");
@@ -35,16 +43,26 @@ std::string study_html(const StudyResults& r) {
                    kb(rec.best_compression->model_bytes) + "), " + f2(rec.best_compression->accuracy) + "%.");
 
   page.heading("Comparison");
-  std::vector<std::vector<std::string>> rows = {
-      {"FP32", "float32", f2(r.fp32.accuracy), "+0.00", "100.00", kb(r.fp32.model_bytes), "1.00x"}};
+  page.paragraph("95% Wilson score intervals on accuracy and agreement; McNemar = exact paired test against FP32 on the "
+                 "same images (b = FP32 right and the configuration wrong, c = the reverse). A Δ marked ~ is inside "
+                 "the noise (p >= 0.05). The highlighted row is the recommendation.");
+  std::vector<std::vector<std::string>> rows = {{"FP32", "float32", f2(r.fp32.accuracy),
+                                                 ci(stats::wilson_interval(r.fp32.correct, r.fp32.total)), "+0.00", "-",
+                                                 "100.00", "-", kb(r.fp32.model_bytes), "1.00x"}};
   int highlight = -1;
   for (const auto& c : r.configs)
     if (c.group == "preset" || c.group == "matrix") {
-      if (rec.best_accuracy == &c) highlight = int(rows.size());
-      rows.push_back({c.label, data_types(c) + " (" + c.act_method + ")", f2(c.accuracy), sgn(c.delta), f2(c.agreement),
-                      kb(c.model_bytes), f2(c.size_reduction) + "x"});
+      if (rec.recommended == &c) highlight = int(rows.size());
+      const ConfigStats st = config_stats(r.fp32, c);
+      rows.push_back({c.label, data_types(c) + " (" + c.act_method + ")", f2(c.accuracy), ci(st.accuracy_ci),
+                      sgn(c.delta) + (st.significant ? "" : " ~"),
+                      std::to_string(st.vs_fp32.b) + "/" + std::to_string(st.vs_fp32.c) + ", p=" + pval(st.vs_fp32.p),
+                      f2(c.agreement), ci(st.agreement_ci), kb(c.model_bytes), f2(c.size_reduction) + "x"});
     }
-  page.table({"configuration", "data types", "accuracy %", "Δ pp", "agreement %", "size", "reduction"}, rows, highlight);
+  page.table({"configuration", "data types", "accuracy %", "95% CI", "Δ pp", "McNemar b/c, p", "agreement %",
+              "agr. 95% CI", "size", "reduction"},
+             rows, highlight);
+  page.paragraph(kMatrixTypeNote);
 
   // Size vs accuracy: weights packed at their widths; matrix points unlabeled (they sit on the presets).
   std::vector<report::Point> pts = {{"FP32", double(r.fp32.packed_weight_bytes) / 1000.0, r.fp32.accuracy, "fp32"}};
@@ -56,11 +74,16 @@ std::string study_html(const StudyResults& r) {
                                   {"test accuracy (%)"}, pts),
               "Presets, the observer matrix (unlabeled) and the bit sweep at 8-bit activations; log-scale size.");
 
-  // Per-class bars.
-  std::vector<report::Series> series = {{"FP32", {}, r.fp32.per_class_accuracy}};
-  for (const auto* c : group_results(r, "preset")) series.push_back({c->label, {}, c->per_class_accuracy});
-  page.figure(report::grouped_bar_svg("Per-class accuracy", r.fp32.class_names, series, {"accuracy (%)", false, 0.0, 100.0}),
-              "Per-class test accuracy, FP32 vs the presets.");
+  // Per-class bars as deltas: on a 0–100 axis the differences (a few points) are invisible.
+  std::vector<report::Series> series;
+  for (const auto* c : group_results(r, "preset")) series.push_back({c->label, {}, c->per_class_delta});
+  std::string fp32_classes;
+  for (size_t k = 0; k < r.fp32.class_names.size() && k < r.fp32.per_class_accuracy.size(); ++k)
+    fp32_classes += (k ? ", " : "") + r.fp32.class_names[k] + " " + report::format_number(r.fp32.per_class_accuracy[k], "%.1f");
+  page.figure(report::grouped_bar_svg("Per-class accuracy Δ vs FP32", r.fp32.class_names, series,
+                                      {"Δ accuracy vs FP32 (pp)", false, std::nullopt, std::nullopt, "%+.1f"}),
+              "Per-class test accuracy of each preset minus FP32's (FP32 per class, %: " + fp32_classes +
+                  "). About 100 test images per class, so one image is 1 pp.");
 
   // Bits heatmaps.
   for (const auto& g : bits_grids(r)) {

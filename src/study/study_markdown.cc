@@ -17,9 +17,16 @@ std::string f2(double v) { return report::format_number(v, "%.2f"); }
 std::string sgn(double v) { return report::format_number(v, "%+.2f"); }
 std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
 
-std::vector<std::string> comparison_row(const ConfigResult& c) {
-  return {c.label, data_types(c), c.act_method, f2(c.accuracy), sgn(c.delta), f2(c.agreement),
-          std::to_string(c.flipped.size()), kb(c.model_bytes), f2(c.size_reduction) + "x", kb(c.packed_weight_bytes)};
+std::string ci(const stats::Interval& i) { return f1(100.0 * i.lo) + "–" + f1(100.0 * i.hi); }
+std::string pval(double p) { return p < 0.001 ? "<0.001" : report::format_number(p, "%.3f"); }
+
+std::vector<std::string> comparison_row(const StudyResults& r, const ConfigResult& c) {
+  const ConfigStats st = config_stats(r.fp32, c);
+  return {c.label, data_types(c), c.act_method, f2(c.accuracy), ci(st.accuracy_ci),
+          sgn(c.delta) + (st.significant ? "" : " ~"),
+          std::to_string(st.vs_fp32.b) + "/" + std::to_string(st.vs_fp32.c) + ", p=" + pval(st.vs_fp32.p),
+          f2(c.agreement), ci(st.agreement_ci), std::to_string(c.flipped.size()), kb(c.model_bytes),
+          f2(c.size_reduction) + "x", kb(c.packed_weight_bytes)};
 }
 }  // namespace
 
@@ -34,18 +41,25 @@ std::string study_markdown(const StudyResults& r) {
         std::to_string(r.fp32.total) + "), " + kb(r.fp32.model_bytes) + ", " + std::to_string(r.fp32.parameters) +
         " parameters.\n\n";
 
-  const std::vector<std::string> header = {"configuration", "data types", "act. calibration", "accuracy %", "Δ vs FP32 (pp)",
-                                           "agreement %", "flipped", "size", "reduction", "packed weights"};
-  const std::vector<char> align = {'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'};
-  std::vector<std::vector<std::string>> rows = {
-      {"FP32", "float32", "-", f2(r.fp32.accuracy), "+0.00", "100.00", "0", kb(r.fp32.model_bytes), "1.00x", kb(r.fp32.packed_weight_bytes)}};
-  for (const auto* c : group_results(r, "preset")) rows.push_back(comparison_row(*c));
+  md += "Statistics: 95% Wilson score intervals on accuracy and on agreement; the paired test is an exact McNemar "
+        "test against FP32 on the same images (b = FP32 right and the configuration wrong, c = the reverse; "
+        "two-sided binomial on b + c). A Δ marked `~` is inside the noise (p >= 0.05).\n\n";
+  const std::vector<std::string> header = {"configuration", "data types", "act. calibration", "accuracy %", "95% CI",
+                                           "Δ vs FP32 (pp)", "McNemar b/c, p", "agreement %", "agr. 95% CI", "flipped",
+                                           "size", "reduction", "packed weights"};
+  const std::vector<char> align = {'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'};
+  std::vector<std::vector<std::string>> rows = {{"FP32", "float32", "-", f2(r.fp32.accuracy),
+                                                 ci(stats::wilson_interval(r.fp32.correct, r.fp32.total)), "+0.00", "-",
+                                                 "100.00", "-", "0", kb(r.fp32.model_bytes), "1.00x",
+                                                 kb(r.fp32.packed_weight_bytes)}};
+  for (const auto* c : group_results(r, "preset")) rows.push_back(comparison_row(r, *c));
   md += "## Comparison\n\n" + report::markdown_table(header, rows, align) + "\n";
 
   rows.clear();
-  for (const auto* c : group_results(r, "matrix")) rows.push_back(comparison_row(*c));
+  for (const auto* c : group_results(r, "matrix")) rows.push_back(comparison_row(r, *c));
   if (!rows.empty())
-    md += "## Observer × weight granularity × activation type (8 bits)\n\n" + report::markdown_table(header, rows, align) + "\n";
+    md += "## Observer × weight granularity × activation type (8 bits)\n\n" + std::string(kMatrixTypeNote) + "\n\n" +
+          report::markdown_table(header, rows, align) + "\n";
 
   // Per-class.
   std::vector<std::string> pch = {"class", "FP32"};
@@ -102,6 +116,10 @@ std::string study_markdown(const StudyResults& r) {
   // Recommendation.
   const Recommendation rec = recommend(r);
   md += "## Recommendation\n\n";
+  if (rec.recommended)
+    md += "- **Recommended:** `" + rec.recommended->name + "` — " + f2(rec.recommended->accuracy) + "% (" +
+          sgn(rec.recommended->delta) + " pp), agreement " + f2(rec.recommended->agreement) + "%, " +
+          kb(rec.recommended->packed_weight_bytes) + " packed weights. Why: " + rec.reason + "\n";
   if (rec.best_accuracy)
     md += "- **Best accuracy:** `" + rec.best_accuracy->name + "` — " + f2(rec.best_accuracy->accuracy) + "% (" +
           sgn(rec.best_accuracy->delta) + " pp), agreement " + f2(rec.best_accuracy->agreement) + "%, " +

@@ -46,8 +46,22 @@ std::string study_json(const StudyResults& r) {
                {"model_bytes", r.fp32.model_bytes},
                {"packed_weight_bytes", r.fp32.packed_weight_bytes},
                {"parameters", r.fp32.parameters}};
+  const stats::Interval fp32_ci = stats::wilson_interval(r.fp32.correct, r.fp32.total);
+  j["fp32"]["accuracy_ci95"] = {100.0 * fp32_ci.lo, 100.0 * fp32_ci.hi};
+  j["statistics"] = {{"interval", "Wilson score, 95%, on accuracy and on FP32 agreement (percent)"},
+                     {"paired_test", "exact McNemar vs FP32 (two-sided binomial on the discordant images: b = FP32 right "
+                                     "and configuration wrong, c = the reverse)"},
+                     {"alpha", stats::kAlpha}};
   nlohmann::ordered_json configs = nlohmann::ordered_json::object();
-  for (const auto& c : r.configs) configs[c.name] = result_to_json(c, false);
+  for (const auto& c : r.configs) {
+    nlohmann::ordered_json cj = result_to_json(c, false);
+    const ConfigStats st = config_stats(r.fp32, c);
+    cj["accuracy_ci95"] = {100.0 * st.accuracy_ci.lo, 100.0 * st.accuracy_ci.hi};
+    cj["agreement_ci95"] = {100.0 * st.agreement_ci.lo, 100.0 * st.agreement_ci.hi};
+    cj["mcnemar_vs_fp32"] = {{"b", st.vs_fp32.b}, {"c", st.vs_fp32.c}, {"p", st.vs_fp32.p}};
+    cj["significant"] = st.significant;
+    configs[c.name] = cj;
+  }
   j["configurations"] = configs;
   j["summary"] = summary_json(r);
   j["ablation"] = ablation_json(r);

@@ -28,6 +28,7 @@ nlohmann::ordered_json result_to_json(const ConfigResult& r, bool with_timing) {
   j["per_class_accuracy"] = r.per_class_accuracy;
   j["per_class_delta"] = r.per_class_delta;
   j["flipped_images"] = r.flipped;
+  j["flipped_predictions"] = r.flipped_predicted;
   j["model_bytes"] = r.model_bytes;
   j["size_reduction"] = r.size_reduction;
   j["packed_weight_bytes"] = r.packed_weight_bytes;
@@ -67,6 +68,8 @@ ConfigResult result_from_json(const nlohmann::json& j) {
     r.per_class_accuracy = j.at("per_class_accuracy").get<std::vector<double>>();
     r.per_class_delta = j.at("per_class_delta").get<std::vector<double>>();
     r.flipped = j.at("flipped_images").get<std::vector<int64_t>>();
+    r.flipped_predicted = j.at("flipped_predictions").get<std::vector<int>>();
+    if (r.flipped_predicted.size() != r.flipped.size()) throw Error("malformed study result: flipped_predictions size");
     r.model_bytes = j.at("model_bytes");
     r.size_reduction = j.at("size_reduction");
     r.packed_weight_bytes = j.at("packed_weight_bytes");

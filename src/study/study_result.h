@@ -21,6 +21,7 @@ struct ConfigResult {
   double accuracy = 0, delta = 0, agreement = 0;  // percent, percentage points, percent
   std::vector<double> per_class_accuracy, per_class_delta;
   std::vector<int64_t> flipped;                   // test images whose top-1 differs from FP32
+  std::vector<int> flipped_predicted;             // this configuration's top-1 on those images (same order)
   int64_t model_bytes = 0;
   double size_reduction = 0;                      // FP32 bytes / model bytes
   // Weights packed at their bit widths (float weights at 32): what a sub-byte deployment stores, where

@@ -157,6 +157,7 @@ ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Da
   out.delta = r.accuracy - fp32.accuracy;
   out.agreement = agreement_percent(r.predicted, fp32.predicted);
   out.flipped = flipped_images(r.predicted, fp32.predicted);
+  for (int64_t i : out.flipped) out.flipped_predicted.push_back(r.predicted[size_t(i)]);
   for (size_t k = 0; k < r.per_class.size(); ++k) {
     out.per_class_accuracy.push_back(r.per_class[k].accuracy);
     out.per_class_delta.push_back(r.per_class[k].accuracy - (k < fp32.per_class_accuracy.size() ? fp32.per_class_accuracy[k] : 0));
@@ -218,6 +219,7 @@ StudyResults run_study(const StudyOptions& opts) {
       b.class_names.push_back(pc.class_name);
       b.per_class_accuracy.push_back(pc.accuracy);
     }
+    b.labels = r.labels;
     b.predicted = r.predicted;
     b.model_bytes = fp32_bytes;
     b.parameters = model.parameter_count();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "report/format.h"
+
 namespace tinyptq {
 
 std::vector<const ConfigResult*> group_results(const StudyResults& r, const std::string& group) {
@@ -78,10 +80,40 @@ std::vector<LayerSensitivity> layer_sensitivity(const StudyResults& r) {
   return out;
 }
 
+std::vector<bool> correctness(const Fp32Baseline& fp32) {
+  std::vector<bool> ok(fp32.labels.size());
+  for (size_t i = 0; i < ok.size(); ++i) ok[i] = i < fp32.predicted.size() && fp32.predicted[i] == fp32.labels[i];
+  return ok;
+}
+
+std::vector<bool> correctness(const Fp32Baseline& fp32, const ConfigResult& c) {
+  std::vector<bool> ok = correctness(fp32);
+  for (size_t k = 0; k < c.flipped.size() && k < c.flipped_predicted.size(); ++k) {
+    const size_t i = size_t(c.flipped[k]);
+    if (i < ok.size()) ok[i] = c.flipped_predicted[k] == fp32.labels[i];
+  }
+  return ok;
+}
+
+ConfigStats config_stats(const Fp32Baseline& fp32, const ConfigResult& c) {
+  ConfigStats s;
+  s.accuracy_ci = stats::wilson_interval(c.correct, c.total);
+  s.agreement_ci = stats::wilson_interval(c.total - int64_t(c.flipped.size()), c.total);
+  s.vs_fp32 = stats::mcnemar(correctness(fp32), correctness(fp32, c));
+  s.significant = s.vs_fp32.p < stats::kAlpha;
+  return s;
+}
+
+namespace {
+bool is_candidate(const ConfigResult& c) { return c.group != "layer" && c.group != "calibration"; }
+std::string pct(double v) { return report::format_number(v, "%.2f") + "%"; }
+std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
+}  // namespace
+
 Recommendation recommend(const StudyResults& r) {
   Recommendation rec;
   for (const auto& c : r.configs) {
-    if (c.group == "layer" || c.group == "calibration") continue;  // partial models / sampling study
+    if (!is_candidate(c)) continue;  // partial models / sampling study
     auto better_acc = [&](const ConfigResult* b) {
       if (!b) return true;
       if (c.accuracy != b->accuracy) return c.accuracy > b->accuracy;
@@ -95,6 +127,53 @@ Recommendation recommend(const StudyResults& r) {
       rec.best_compression = &c;
     if (!rec.best_speed || c.images_per_second > rec.best_speed->images_per_second) rec.best_speed = &c;
   }
+  if (!rec.best_accuracy) return rec;
+
+  // Candidates statistically indistinguishable from the most accurate configuration, then the tie-breaks.
+  const ConfigResult& top = *rec.best_accuracy;
+  const std::vector<bool> top_ok = correctness(r.fp32, top);
+  std::vector<const ConfigResult*> tied;
+  for (const auto& c : r.configs)
+    if (is_candidate(c) && (&c == &top || stats::mcnemar(top_ok, correctness(r.fp32, c)).p >= stats::kAlpha))
+      tied.push_back(&c);
+  rec.indistinguishable = int(tied.size());
+  auto keep_best = [&](auto key, bool larger) {  // keeps the candidates sharing the best key
+    auto cmp = [&](const ConfigResult* a, const ConfigResult* b) { return larger ? key(a) < key(b) : key(a) > key(b); };
+    const auto best = key(*std::max_element(tied.begin(), tied.end(), cmp));
+    tied.erase(std::remove_if(tied.begin(), tied.end(), [&](const ConfigResult* c) { return key(c) != best; }), tied.end());
+  };
+  std::string reason = "`" + top.name + "` has the highest accuracy (" + pct(top.accuracy) + "); " +
+                       std::to_string(rec.indistinguishable - 1) +
+                       " other configurations are not significantly different from it (exact McNemar, p >= 0.05)";
+  const char* decided = nullptr;
+  if (tied.size() > 1) {
+    keep_best([](const ConfigResult* c) { return c->agreement; }, true);
+    if (tied.size() == 1) decided = "the highest FP32 agreement";
+  }
+  if (tied.size() > 1) {
+    keep_best([](const ConfigResult* c) { return c->packed_weight_bytes; }, false);
+    if (tied.size() == 1) decided = "the highest FP32 agreement, then the smallest packed weights";
+  }
+  if (tied.size() > 1) {
+    keep_best([](const ConfigResult* c) { return c->model_bytes; }, false);
+    if (tied.size() == 1) decided = "the highest FP32 agreement, then the smallest packed weights and ONNX file";
+  }
+  // Speed is not a tie-break here: the study's images/s are noisy single-thread timings, and the
+  // recommendation is part of the deterministic results.json. Exact ties fall to plan order.
+  std::string tie_note;
+  if (tied.size() > 1) {
+    decided = "the highest FP32 agreement and the smallest size";
+    for (size_t k = 1; k < tied.size(); ++k) tie_note += (k > 1 ? ", `" : "`") + tied[k]->name + "`";
+    tie_note = " (equal on both to " + tie_note + "; first in plan order)";
+  }
+  rec.recommended = tied.front();  // plan order among exact ties
+  const ConfigResult& pick = *rec.recommended;
+  if (!decided)
+    reason += "; it is the only candidate, so it is recommended";
+  else
+    reason += "; among them `" + pick.name + "` has " + decided + tie_note + ": agreement " + pct(pick.agreement) +
+              ", " + kb(pick.packed_weight_bytes) + " packed weights, accuracy " + pct(pick.accuracy);
+  rec.reason = reason + ".";
   return rec;
 }
 
@@ -125,7 +204,10 @@ nlohmann::ordered_json summary_json(const StudyResults& r) {
   j["layer_sensitivity"] = layers;
   const Recommendation rec = recommend(r);
   j["recommendation"] = {{"best_accuracy", rec.best_accuracy ? rec.best_accuracy->name : ""},
-                         {"best_compression", rec.best_compression ? rec.best_compression->name : ""}};
+                         {"best_compression", rec.best_compression ? rec.best_compression->name : ""},
+                         {"recommended", rec.recommended ? rec.recommended->name : ""},
+                         {"indistinguishable_from_best_accuracy", rec.indistinguishable},
+                         {"reason", rec.reason}};
   return j;
 }
 
