@@ -10,128 +10,86 @@
 namespace tinyptq {
 namespace {
 
-std::vector<int> labels_of(const Tensor &y, int64_t count,
-                           const std::string &what) {
-  check(is_integer(y.dtype),
-        what + ": labels must be integers, got " + dtype_name(y.dtype));
+bool uniform(const Preprocess& p) {
+  return p.mean[0] == p.mean[1] && p.mean[1] == p.mean[2] && p.std[0] == p.std[1] && p.std[1] == p.std[2];
+}
+
+}  // namespace
+
+std::vector<int> check_labels(const Tensor& y, int64_t count, const std::string& what) {
+  check(is_integer(y.dtype), what + ": labels must be integers, got " + dtype_name(y.dtype));
   check(y.shape.size() == 1 && y.shape[0] == count,
-        what + ": labels have shape " + shape_str(y.shape) + ", expected (" +
-            std::to_string(count) + ")");
+        what + ": labels have shape " + shape_str(y.shape) + ", expected (" + std::to_string(count) + ")");
   std::vector<int> out(static_cast<size_t>(count));
   for (int64_t k = 0; k < count; ++k) {
     const int64_t v = y.i[size_t(k)];
     check(v >= 0 && v < (int64_t(1) << 20),
-          what + ": label " + std::to_string(v) + " of sample " +
-              std::to_string(k) + " is outside [0, 2^20)");
+          what + ": label " + std::to_string(v) + " of sample " + std::to_string(k) + " is outside [0, 2^20)");
     out[size_t(k)] = int(v);
   }
   return out;
 }
 
-bool uniform(const Preprocess &p) {
-  return p.mean[0] == p.mean[1] && p.mean[1] == p.mean[2] &&
-         p.std[0] == p.std[1] && p.std[1] == p.std[2];
+Tensor slice_samples(const Tensor& t, int64_t n) {
+  Tensor out = t;
+  const int64_t per = t.shape[0] > 0 ? t.stored() / t.shape[0] : 0;
+  out.shape[0] = n;
+  if (t.dtype == DType::kFloat32)
+    out.f.resize(size_t(n * per));
+  else
+    out.i.resize(size_t(n * per));
+  return out;
 }
 
-} // namespace
-
-CifarSource::CifarSource(Dataset d, Layout layout, Preprocess p)
-    : d_(std::move(d)), layout_(layout), p_(p) {
+CifarSource::CifarSource(Dataset d, Layout layout, Preprocess p) : d_(std::move(d)), layout_(layout), p_(p) {
   shape_ = layout == Layout::kNCHW ? Shape{3, 32, 32} : Shape{32, 32, 3};
   labels_.assign(d_.labels.begin(), d_.labels.end());
 }
 
-void CifarSource::read(std::span<const int64_t> indices, float *out) const {
-  images_to_floats(d_, std::vector<int64_t>(indices.begin(), indices.end()),
-                   layout_, p_, out);
+void CifarSource::read(std::span<const int64_t> indices, float* out) const {
+  images_to_floats(d_, std::vector<int64_t>(indices.begin(), indices.end()), layout_, p_, out);
 }
 
-ArraySource::ArraySource(std::string path, const Tensor &x, const Tensor *y,
-                         Layout layout, Preprocess p)
+ArraySource::ArraySource(std::string path, const Tensor& x, const Tensor* y, Layout layout, Preprocess p)
     : path_(std::move(path)) {
-  check(!x.shape.empty(),
-        path_ + ": the array is a scalar; its first axis must be samples");
+  check(!x.shape.empty(), path_ + ": the array is a scalar; its first axis must be samples");
   count_ = x.shape[0];
-  check(count_ > 0, path_ + ": the array holds no samples (shape " +
-                        shape_str(x.shape) + ")");
+  check(count_ > 0, path_ + ": the array holds no samples (shape " + shape_str(x.shape) + ")");
   shape_.assign(x.shape.begin() + 1, x.shape.end());
   const int64_t per = num_elements(shape_);
-  check(per > 0,
-        path_ + ": samples are empty (shape " + shape_str(x.shape) + ")");
+  check(per > 0, path_ + ": samples are empty (shape " + shape_str(x.shape) + ")");
   // Channel of flat element k inside a sample: NCHW -> k / inner, NHWC -> k %
   // channels.
   int64_t channels = 1, inner = per;
   if (!uniform(p)) {
-    const int64_t c =
-        shape_.empty()
-            ? 1
-            : (layout == Layout::kNCHW ? shape_.front() : shape_.back());
-    check(c == 3,
-          path_ + ": a per-channel preprocess spec needs 3 channels on the " +
-              std::string(layout == Layout::kNCHW ? "first" : "last") +
-              " sample axis, samples have shape " + shape_str(shape_));
+    const int64_t c = shape_.empty() ? 1 : (layout == Layout::kNCHW ? shape_.front() : shape_.back());
+    check(c == 3, path_ + ": a per-channel preprocess spec needs 3 channels on the " +
+                      std::string(layout == Layout::kNCHW ? "first" : "last") + " sample axis, samples have shape " +
+                      shape_str(shape_));
     channels = 3, inner = per / 3;
   }
   values_.resize(size_t(count_ * per));
   for (int64_t k = 0; k < count_ * per; ++k) {
     const int64_t e = k % per;
-    const size_t c = size_t(channels == 1             ? 0
-                            : layout == Layout::kNCHW ? e / inner
-                                                      : e % 3);
-    const float v =
-        x.dtype == DType::kFloat32 ? x.f[size_t(k)] : float(x.i[size_t(k)]);
+    const size_t c = size_t(channels == 1 ? 0 : layout == Layout::kNCHW ? e / inner : e % 3);
+    const float v = x.dtype == DType::kFloat32 ? x.f[size_t(k)] : float(x.i[size_t(k)]);
     values_[size_t(k)] = (v * p.scale - p.mean[c]) / p.std[c];
   }
   check(all_finite(values_), path_ + ": the array holds NaN or Inf values");
   if (y) {
-    labels_ = labels_of(*y, count_, path_);
+    labels_ = check_labels(*y, count_, path_);
     num_classes_ = *std::max_element(labels_.begin(), labels_.end()) + 1;
   }
 }
 
-void ArraySource::read(std::span<const int64_t> indices, float *out) const {
+void ArraySource::read(std::span<const int64_t> indices, float* out) const {
   const size_t per = size_t(num_elements(shape_));
   for (size_t j = 0; j < indices.size(); ++j) {
     const int64_t k = indices[j];
-    check(k >= 0 && k < count_, path_ + ": sample " + std::to_string(k) +
-                                    " is outside [0, " +
-                                    std::to_string(count_) + ")");
-    std::memcpy(out + j * per, values_.data() + size_t(k) * per,
-                per * sizeof(float));
+    check(k >= 0 && k < count_,
+          path_ + ": sample " + std::to_string(k) + " is outside [0, " + std::to_string(count_) + ")");
+    std::memcpy(out + j * per, values_.data() + size_t(k) * per, per * sizeof(float));
   }
 }
 
-std::unique_ptr<ArraySource> open_numpy_source(const std::string &path,
-                                               const std::string &labels_path,
-                                               Layout layout,
-                                               const Preprocess &p) {
-  const std::string ext = std::filesystem::path(path).extension().string();
-  Tensor x, y;
-  bool have_y = false;
-  if (ext == ".npz") {
-    NamedArrays arrays = load_npz(path);
-    const Tensor *px = nullptr;
-    for (auto &[name, t] : arrays) {
-      if (name == "x")
-        px = &t;
-      if (name == "y")
-        y = t, have_y = true;
-    }
-    if (!px && arrays.size() == 1)
-      px = &arrays[0].second;
-    check(px != nullptr, path + ": the .npz has no array named 'x' (members: "
-                                "samples 'x', optional labels 'y')");
-    x = *px;
-  } else {
-    x = load_npy(path);
-  }
-  if (!labels_path.empty())
-    y = load_npy(labels_path), have_y = true;
-  // A separate labels file is checked first so its errors name it.
-  if (!labels_path.empty() && !x.shape.empty())
-    labels_of(y, x.shape[0], labels_path);
-  return std::make_unique<ArraySource>(path, x, have_y ? &y : nullptr, layout,
-                                       p);
-}
-
-} // namespace tinyptq
+}  // namespace tinyptq

@@ -16,18 +16,18 @@ namespace tinyptq {
 
 // One .npy file's bytes -> a Tensor (float32 in f, uint8/int64 widened in i).
 // `label` names the source.
-Tensor parse_npy(std::string_view bytes, const std::string &label);
-Tensor load_npy(const std::string &path);
+Tensor parse_npy(std::string_view bytes, const std::string& label);
+Tensor load_npy(const std::string& path);
 
 // Members of a .npz in archive order, each name without its ".npy" suffix.
 // Error if a member is not a .npy, a name repeats, the archive is empty or not
 // a zip.
 using NamedArrays = std::vector<std::pair<std::string, Tensor>>;
-NamedArrays parse_npz(std::string_view bytes, const std::string &label);
-NamedArrays load_npz(const std::string &path);
+NamedArrays parse_npz(std::string_view bytes, const std::string& label);
+NamedArrays load_npz(const std::string& path);
 
 // The .npy (version 1.0) bytes of t: float32 -> '<f4', uint8 -> '|u1', every
 // other integer dtype -> '<i8'.
-std::string npy_bytes(const Tensor &t);
+std::string npy_bytes(const Tensor& t);
 
-} // namespace tinyptq
+}  // namespace tinyptq
