@@ -3,6 +3,8 @@
 // Usage: tinyptq_fuzz_seeds OUTDIR [SHARED_DIR]
 // With SHARED_DIR (the real data, ../shared), seeds derived from the real model and batches are added too;
 // they stay in the build directory and are never committed.
+#include <archive.h>
+#include <archive_entry.h>
 #include <onnx/onnx_pb.h>
 
 #include <cstdio>
@@ -12,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "data/calibration.h"
+#include "data/npy.h"
 #include "fuzz_util.h"
 #include "ir/graph.h"
 #include "keras/h5_file.h"
@@ -258,6 +261,28 @@ std::string read_all(const std::string& path) {
 }  // namespace
 }  // namespace tinyptq::fuzz
 
+// A zip (stored members) written with libarchive, the layout numpy.savez produces.
+static std::string zip_of(const std::vector<std::pair<std::string, std::string>>& members) {
+  std::vector<char> buf(1 << 20);
+  size_t used = 0;
+  struct archive* a = archive_write_new();
+  archive_write_set_format_zip(a);
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  for (const auto& [name, data] : members) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_size(e, la_int64_t(data.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_write_header(a, e);
+    archive_write_data(a, data.data(), data.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return std::string(buf.data(), used);
+}
+
 int main(int argc, char** argv) {
   using namespace tinyptq;
   using namespace tinyptq::fuzz;
@@ -306,6 +331,13 @@ int main(int argc, char** argv) {
   put("fuzz_lockfile", "train.json", calibration_to_json(c));
   c.split = "test", c.seed = 18446744073709551615ull, c.per_class = 1, c.indices = {};
   put("fuzz_lockfile", "empty.json", calibration_to_json(c));
+
+  put("fuzz_npy", "f32.npy", npy_bytes(Tensor::from_floats({2, 3}, {1, -2, 3.5f, 0, 5, 6})));
+  put("fuzz_npy", "u8.npy", npy_bytes(Tensor::from_ints(DType::kUint8, {2, 2, 1}, {0, 7, 200, 255})));
+  put("fuzz_npy", "i64.npy", npy_bytes(Tensor::from_ints(DType::kInt64, {3}, {-1, 0, 1LL << 40})));
+  put("fuzz_npy", "xy.npz",
+      zip_of({{"x.npy", npy_bytes(Tensor::from_floats({2, 1}, {4, 5}))},
+              {"y.npy", npy_bytes(Tensor::from_ints(DType::kUint8, {2}, {1, 0}))}}));
   if (argc == 3) {
     const std::string shared = argv[2];
     const std::string h5_real = shared + "/models/mlperf-tiny-resnet8/pretrainedResnet.h5";

@@ -9,6 +9,8 @@
 #include "core/atomic_file.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
+#include "eval/source_eval.h"
+#include "data/open_source.h"
 
 namespace tinyptq::cli {
 
@@ -16,6 +18,7 @@ namespace {
 
 struct EvalArgs {
   std::string model, data, split = "test", json, predictions, preprocess = "raw", engine = "auto";
+  std::string data_format = "auto", labels;
   int64_t limit = -1, batch = 250;
   int threads = 1;
 };
@@ -23,20 +26,34 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   check(a.split == "test" || a.split == "train", "--split must be 'test' or 'train'");
   check(a.engine == "auto" || a.engine == "int" || a.engine == "float", "--engine must be auto, int or float");
+  const DataSpec spec{a.data, parse_data_format(a.data_format), a.labels,
+                      a.split == "test" ? Split::kTest : Split::kTrain, a.limit};
   Graph g = load_model(a.model);
-  const Layout layout = input_layout(g, a.model);
-  Dataset d = load_cifar10(a.data, a.split == "test" ? Split::kTest : Split::kTrain, a.limit);
   EvalOptions opts;
   opts.batch = a.batch;
   opts.threads = a.threads;
   opts.preprocess = parse_preprocess(a.preprocess);
   const EngineKind kind = a.engine == "int" ? EngineKind::kInteger : a.engine == "float" ? EngineKind::kFloat : EngineKind::kAuto;
   EvalResult r;
-  try {
-    auto engine = make_engine(g, a.threads, kind);
-    r = evaluate(*engine, layout, d, opts);
-  } catch (const Error& e) {
-    throw Error(a.model + ": " + e.what());  // engine errors concern the model: name its file
+  if (resolve_format(spec) == DataFormat::kCifar10) {  // the CIFAR-10 path, unchanged
+    const Layout layout = input_layout(g, a.model);
+    Dataset d = load_cifar10(a.data, spec.split, a.limit);
+    try {
+      auto engine = make_engine(g, a.threads, kind);
+      r = evaluate(*engine, layout, d, opts);
+    } catch (const Error& e) {
+      throw Error(a.model + ": " + e.what());  // engine errors concern the model: name its file
+    }
+  } else {
+    const auto source = open_data_source(spec, source_layout(g), opts.preprocess);
+    check_fits_model(*source, g, a.model);
+    check(!source->labels().empty(), a.data + ": the data has no labels; pass --labels FILE.npy (or a .npz with 'y')");
+    try {
+      auto engine = make_engine(g, a.threads, kind);
+      r = evaluate(*engine, *source, opts);
+    } catch (const Error& e) {
+      throw Error(a.model + ": " + e.what());
+    }
   }
 
   if (!a.predictions.empty()) {
@@ -78,9 +95,11 @@ void run_eval(const EvalArgs& a) {
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Accuracy of a float or quantized (QDQ) model on CIFAR-10");
+  CLI::App* cmd = app.add_subcommand("eval", "Accuracy of a float or quantized (QDQ) model on CIFAR-10 or array data");
   cmd->add_option("--model", args->model, "Model file (.onnx, or Keras .h5)")->required();
-  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout)")->required();
+  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), .npy or .npz")->required();
+  cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, npy or npz")->capture_default_str();
+  cmd->add_option("--labels", args->labels, "Labels for array data: a 1-D integer .npy, one per sample");
   cmd->add_option("--split", args->split, "test or train")->capture_default_str();
   cmd->add_option("--limit", args->limit, "Evaluate only the first N images (-1: all)")->capture_default_str();
   cmd->add_option("--json", args->json, "Write results as JSON to FILE");

@@ -12,6 +12,8 @@
 #include "data/calibration.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
+#include "eval/source_eval.h"
+#include "data/open_source.h"
 #include "onnx/onnx_writer.h"
 #include "quant/mixed_plan.h"
 #include "quant/quantizer.h"
@@ -22,7 +24,7 @@ namespace {
 
 struct QuantizeArgs {
   std::string model, data, output, preset = "best", json, calib_indices, lock, preprocess = "raw";
-  std::string calib_split = "train";
+  std::string calib_split = "train", data_format = "auto", labels;
   std::optional<std::string> method, weight_method, act_type, weight_type;
   std::optional<int> wbits, abits, adaround_iters, adaround_batch, threads;
   std::optional<double> percentile, adaround_lr, adaround_reg, adaround_warmup;
@@ -113,26 +115,47 @@ void run_quantize(const QuantizeArgs& a) {
   check(a.calib_split == "train" || a.force_test,
         "calibrating on the test split leaks the evaluation set; pass --force-test-calibration to do it anyway");
   Graph model = load_model(a.model);
-  const Layout layout = input_layout(model, a.model);
   const Split split = a.calib_split == "test" ? Split::kTest : Split::kTrain;
-  Dataset d = load_cifar10(a.data, split);
+  const DataSpec spec{a.data, parse_data_format(a.data_format), a.labels, split, -1};
+  const bool cifar = resolve_format(spec) == DataFormat::kCifar10;
+  Layout layout = Layout::kNCHW;
+  Dataset d;
   CalibrationSet cs;
-  if (!a.calib_indices.empty()) {
-    cs = load_calibration_lock(a.calib_indices);
-    check(cs.split == a.calib_split || a.force_test,
-          a.calib_indices + ": lockfile is for split '" + cs.split + "', not '" + a.calib_split + "'");
-  } else {
-    cs = stratified_sample(d, a.calib_per_class, a.seed);
-    cs.split = a.calib_split;
+  Tensor inputs;
+  if (cifar) {  // the CIFAR-10 path, unchanged
+    layout = input_layout(model, a.model);
+    d = load_cifar10(a.data, split);
+    if (!a.calib_indices.empty()) {
+      cs = load_calibration_lock(a.calib_indices);
+      check(cs.split == a.calib_split || a.force_test,
+            a.calib_indices + ": lockfile is for split '" + cs.split + "', not '" + a.calib_split + "'");
+    } else {
+      cs = stratified_sample(d, a.calib_per_class, a.seed);
+      cs.split = a.calib_split;
+    }
+    try {
+      check_indices(cs, d);
+      check(!cs.indices.empty(), "calibration set is empty");
+    } catch (const Error& e) {
+      if (a.calib_indices.empty()) throw;
+      throw Error(a.calib_indices + ": " + e.what());  // the lockfile is at fault: name it
+    }
+    inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
+  } else {  // any other DataSource: stratified over its labels, or a seeded draw without them
+    check(!a.weight_budget_kb, "--weight-budget-kb needs CIFAR-10 data (held-out images come from its train split)");
+    const auto source = open_data_source(spec, source_layout(model), parse_preprocess(a.preprocess));
+    check_fits_model(*source, model, a.model);
+    cs = a.calib_indices.empty() ? sample_source(*source, a.calib_per_class, a.seed, data_format_name(resolve_format(spec)))
+                                 : load_calibration_lock(a.calib_indices);
+    try {
+      check_indices(cs, *source);
+      check(!cs.indices.empty(), "calibration set is empty");
+    } catch (const Error& e) {
+      if (a.calib_indices.empty()) throw;
+      throw Error(a.calib_indices + ": " + e.what());
+    }
+    inputs = source_batch(*source, cs.indices);
   }
-  try {
-    check_indices(cs, d);
-    check(!cs.indices.empty(), "calibration set is empty");
-  } catch (const Error& e) {
-    if (a.calib_indices.empty()) throw;
-    throw Error(a.calib_indices + ": " + e.what());  // the lockfile is at fault: name it
-  }
-  Tensor inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
 
   // Calibration and quantization errors concern the model: name its file.
   auto naming_model = [&](auto&& fn) {
@@ -238,7 +261,9 @@ void add_quantize_command(CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand("quantize", "Calibrate on CIFAR-10 training images and write a QDQ ONNX model");
   cmd->add_option("--model", a->model, "FP32 model (.onnx or Keras .h5)")->required();
-  cmd->add_option("--data", a->data, "CIFAR-10 directory")->required();
+  cmd->add_option("--data", a->data, "CIFAR-10 directory, .npy or .npz (calibration samples)")->required();
+  cmd->add_option("--data-format", a->data_format, "auto (by content), cifar10, npy or npz")->capture_default_str();
+  cmd->add_option("--labels", a->labels, "Labels for array data (1-D integer .npy): stratified calibration");
   cmd->add_option("-o,--output", a->output, "Output QDQ ONNX file")->required();
   cmd->add_option("--preset", a->preset, "ort-int8 | ort-uint8 | pytorch-x86 | tflite-int8 | best")->capture_default_str();
   cmd->add_option("--method", a->method, "Activation calibration: minmax | entropy | percentile | mse");

@@ -169,3 +169,35 @@ void check_indices(const CalibrationSet& c, const Dataset& d) {
 }
 
 }  // namespace tinyptq
+
+namespace tinyptq {
+
+CalibrationSet sample_source(const DataSource& s, int per_class, uint64_t seed, const std::string& dataset) {
+  if (per_class <= 0) throw Error("calibration: samples per class must be > 0, got " + std::to_string(per_class));
+  const std::vector<int>& labels = s.labels();
+  const int classes = labels.empty() ? 1 : s.num_classes();
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+  for (int64_t k = 0; k < s.count(); ++k) by_class[labels.empty() ? 0 : size_t(labels[size_t(k)])].push_back(k);
+  CalibrationSet c{dataset, "train", seed, per_class, {}};
+  std::mt19937_64 rng(seed);
+  for (int cls = 0; cls < classes; ++cls) {
+    std::vector<int64_t>& pool = by_class[size_t(cls)];
+    if (!labels.empty() && pool.size() < size_t(per_class))
+      throw Error(s.path() + ": calibration needs " + std::to_string(per_class) + " samples of class " +
+                  std::to_string(cls) + ", the data has " + std::to_string(pool.size()));
+    const size_t take = std::min(pool.size(), size_t(per_class));
+    for (size_t i = 0; i < take; ++i) std::swap(pool[i], pool[i + size_t(bounded_draw(rng, pool.size() - i))]);
+    c.indices.insert(c.indices.end(), pool.begin(), pool.begin() + int64_t(take));
+  }
+  std::sort(c.indices.begin(), c.indices.end());
+  return c;
+}
+
+void check_indices(const CalibrationSet& c, const DataSource& s) {
+  for (int64_t index : c.indices)
+    if (index < 0 || index >= s.count())
+      throw Error("calibration index " + std::to_string(index) + " out of range: '" + s.path() + "' has " +
+                  std::to_string(s.count()) + " samples");
+}
+
+}  // namespace tinyptq

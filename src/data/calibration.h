@@ -1,11 +1,12 @@
-// Calibration image selection: a seeded, stratified sample of a CIFAR split, and the lockfile that pins it
-// so every later run quantizes with exactly the same images.
+// Calibration sample selection: a seeded, stratified sample of a CIFAR split (or of any
+// DataSource), and the lockfile that pins it so every later run quantizes with exactly the same images.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "data/cifar.h"
+#include "data/data_source.h"
 
 namespace tinyptq {
 
@@ -32,5 +33,12 @@ void save_calibration_lock(const CalibrationSet& c, const std::string& path);  /
 
 // Error if an index is outside [0, d.count) or the set was drawn from another split.
 void check_indices(const CalibrationSet& c, const Dataset& d);
+
+// Any DataSource: with labels, per_class samples of each class 0..num_classes()-1 drawn as above (Error naming
+// the data when a class has too few); without labels the whole source is one class and per_class samples are
+// drawn from it (all of them when it holds fewer). split is recorded as "train".
+CalibrationSet sample_source(const DataSource& s, int per_class, uint64_t seed, const std::string& dataset);
+// Error if an index is outside [0, s.count()).
+void check_indices(const CalibrationSet& c, const DataSource& s);
 
 }  // namespace tinyptq

@@ -1,0 +1,36 @@
+// Running and evaluating a model on any DataSource (npy, npz, ...): batches of preprocessed samples through an
+// Engine, top-1 per sample, and accuracy when the source has labels.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "data/data_source.h"
+#include "eval/evaluate.h"
+#include "ir/graph.h"
+
+namespace tinyptq {
+
+// The layout a --preprocess spec's channels refer to: the model's (input_layout) for 4-D 3-channel image
+// inputs, NCHW otherwise.
+Layout source_layout(const Graph& g);
+// Error naming the data and the model unless samples of s have the model input's shape without its batch
+// axis (symbolic dims match anything) and the model has one input.
+void check_fits_model(const DataSource& s, const Graph& g, const std::string& model_path);
+// [indices.size(), sample...] floats.
+Tensor source_batch(const DataSource& s, std::span<const int64_t> indices);
+
+// Runs all samples in order, `batch` at a time; fn(first, n, outputs) sees every batch's outputs.
+using BatchOutputs = std::function<void(int64_t first, int64_t n, const std::vector<Tensor>& outputs)>;
+// Returns the engine's seconds (excluding data preparation).
+double run_source(Engine& engine, const DataSource& s, int64_t batch, bool progress, const BatchOutputs& fn);
+
+// Index of the largest of each row of out (shape [n, ...]): the top-1 class per sample.
+std::vector<int> top1_rows(const Tensor& out, int64_t n);
+
+// Accuracy over s's labels (Error naming the data when it has none), per class named "0", "1", ...
+EvalResult evaluate(Engine& engine, const DataSource& s, const EvalOptions& opts);
+
+}  // namespace tinyptq
