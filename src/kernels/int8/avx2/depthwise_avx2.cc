@@ -17,6 +17,7 @@ int64_t padded_channels(int64_t c) { return (c + kBlock - 1) / kBlock * kBlock; 
 // 16 bytes from p, of which only n are valid (n < 16 only at the last block): no read past p + n.
 __m128i load_bytes(const uint8_t* p, int64_t n) {
   if (n == kBlock) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if (n == 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));  // 8-channel layers: one load
   alignas(16) uint8_t tmp[kBlock] = {};
   std::memcpy(tmp, p, size_t(n));
   return _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
