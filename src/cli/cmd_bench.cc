@@ -27,6 +27,7 @@ namespace {
 struct BenchArgs {
   std::string model, batch = "1,64,256", threads = "1,2", json, engine = "auto", ort_model;
   std::string kernels = "best";  // integer kernel table: int8::kKernelTableNames or "best"
+  std::string requant = "auto";  // apply_requant_flag
   double seconds = 2;
   int64_t rounds = 1;
   bool compare_ort = false, describe = false;
@@ -68,6 +69,7 @@ void run_bench(const BenchArgs& a) {
   if (!a.ort_model.empty()) check(std::filesystem::is_regular_file(a.ort_model), a.ort_model + ": no such model file (--ort-model)");
   const int8::KernelTable& int8_kernels = int8::kernels_by_name(a.kernels);  // Error if the CPU lacks it
   Graph g = load_model(a.model);
+  apply_requant_flag(g, a.requant);
   const EngineKind kind = a.engine == "int"     ? EngineKind::kInteger
                           : a.engine == "float" ? EngineKind::kFloat
                                                 : EngineKind::kAuto;
@@ -214,6 +216,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--ort-model", args->ort_model,
                   "Run ONNX Runtime on this model instead of --model (e.g. its fastest int8 model); implies "
                   "--compare-ort");
+  cmd->add_option("--requant", args->requant, kRequantFlagHelp)->capture_default_str();
   cmd->add_option("--engine", args->engine, "auto (integer engine for QDQ models), int, or float")
       ->capture_default_str();
   std::vector<std::string> kernel_names = {"best"};

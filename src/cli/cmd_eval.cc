@@ -19,6 +19,7 @@ namespace {
 struct EvalArgs {
   std::string model, data, split = "test", json, predictions, preprocess = "raw", engine = "auto";
   std::string data_format = "auto", labels;
+  std::string requant = "auto";  // apply_requant_flag
   int64_t limit = -1, batch = 250;
   int threads = 1;
 };
@@ -29,6 +30,7 @@ void run_eval(const EvalArgs& a) {
   const DataSpec spec{a.data, parse_data_format(a.data_format), a.labels,
                       a.split == "test" ? Split::kTest : Split::kTrain, a.limit};
   Graph g = load_model(a.model);
+  apply_requant_flag(g, a.requant);
   EvalOptions opts;
   opts.batch = a.batch;
   opts.threads = a.threads;
@@ -108,6 +110,7 @@ void add_eval_command(CLI::App& app) {
                   "Pixel preprocessing: raw (0..255), unit (0..1), imagenet, or scale=S,mean=a,b,c,std=a,b,c")
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Images per engine call")->capture_default_str()->check(CLI::Range(1, 65536));
+  cmd->add_option("--requant", args->requant, kRequantFlagHelp)->capture_default_str();
   cmd->add_option("--engine", args->engine,
                   "auto (integer engine for QDQ models), int, or float (QDQ models as float simulation)")
       ->capture_default_str();

@@ -36,6 +36,7 @@ struct QuantizeArgs {
   bool adaround_minibatch = false, adaround_post_activation = false, fp32_inputs = false;
   bool per_channel = false, per_tensor = false, reduce_range = false, no_reduce_range = false;
   bool float_logits = false, no_float_logits = false;
+  std::optional<std::string> requant;  // float | integer; default: the preset's
   bool bias_correction = false, no_bias_correction = false, cle = false, adaround = false, no_adaround = false;
   bool force_test = false;
   int calib_per_class = 100;
@@ -73,6 +74,7 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
   if (a.percentile) r.percentile = *a.percentile;
   if (a.reduce_range) r.reduce_range = true;
   if (a.no_reduce_range) r.reduce_range = false;
+  if (a.requant) r.requant = parse_requantization(*a.requant);
   if (a.float_logits) r.float_logits = true;
   if (a.no_float_logits) r.float_logits = false;
   if (a.bias_correction) r.bias_correction = true;
@@ -277,6 +279,9 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--abits", a->abits, "Activation bit width 2..8")->check(CLI::Range(2, 8));
   cmd->add_flag("--reduce-range", a->reduce_range, "One fewer activation bit (PyTorch x86)");
   cmd->add_flag("--no-reduce-range", a->no_reduce_range, "Full activation range");
+  cmd->add_option("--requant", a->requant,
+                  "Arithmetic the model is made for, recorded in its metadata: float (ONNX Runtime) or integer "
+                  "(TFLite/CMSIS-NN fixed point; the default of tflite-int8)");
   cmd->add_flag("--float-logits", a->float_logits,
                 "Keep the network outputs (logits) float: dequantize the last layer's int32 accumulator");
   cmd->add_flag("--no-float-logits", a->no_float_logits, "Quantize the network outputs to the activation bits");

@@ -58,6 +58,7 @@ const char* kind_name(qdq::StepKind k) {
 struct IntEngine::Impl {
   qdq::Plan plan;
   const int8::KernelTable* kernels = nullptr;
+  Requantization requant = Requantization::kFloat;
   std::unique_ptr<fp32_engine::ThreadPool> pool;
 
   // Each step has its own scratch region per worker (kernels may keep data there between calls, e.g.
@@ -203,7 +204,8 @@ IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std:
   Graph g = qdq_graph;
   g.validate_and_sort();
   impl_->kernels = opts.kernels ? opts.kernels : &int8::best_kernels();
-  impl_->plan = lower_qdq_graph(g, *impl_->kernels);
+  impl_->requant = opts.requant ? *opts.requant : model_requantization(g);
+  impl_->plan = lower_qdq_graph(g, *impl_->kernels, impl_->requant);
   impl_->plan_buffers();
   Impl& m = *impl_;
   m.pool = std::make_unique<fp32_engine::ThreadPool>(opts.threads);
@@ -286,8 +288,8 @@ std::vector<Tensor> IntEngine::run(const Tensor& input) {
 
 std::string IntEngine::describe() const {
   const qdq::Plan& plan = impl_->plan;
-  std::string s = "integer engine (" + std::string(impl_->kernels->isa) +
-                  " kernels): " + std::to_string(integer_op_count()) + " integer, " +
+  std::string s = "integer engine (" + std::string(impl_->kernels->isa) + " kernels, " +
+                  requantization_name(impl_->requant) + " requantization): " + std::to_string(integer_op_count()) + " integer, " +
                   std::to_string(float_op_count()) + " float, " +
                   std::to_string(plan.steps.size() - integer_op_count() - float_op_count()) +
                   " layout steps; arena " + std::to_string(impl_->arena_per_image) + " bytes per image\n";
@@ -312,6 +314,12 @@ int IntEngine::float_op_count() const {
   int n = 0;
   for (const auto& s : impl_->plan.steps) n += s->kind == qdq::StepKind::kFloat;
   return n;
+}
+
+Requantization model_requantization(const Graph& g) {
+  const auto it = g.metadata.find("tinyptq.requant");
+  if (it == g.metadata.end()) return Requantization::kFloat;
+  return parse_requantization(it->second);
 }
 
 bool is_qdq_graph(const Graph& g) {

@@ -11,6 +11,7 @@
 // Scheduling and threading: see int_engine.cc (results are identical for any thread count).
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,13 +23,21 @@ namespace tinyptq {
 namespace int8 {
 struct KernelTable;
 }
+enum class Requantization;
 
 struct IntEngineOptions {
   int threads = 1;  // work is split over images, or over output rows when there are fewer images
   // Kernel table (int8::available_kernels()); null = int8::best_kernels(). Every table gives bit-identical
   // results (tests check each kernel against the reference).
   const int8::KernelTable* kernels = nullptr;
+  // Requantization arithmetic; unset: the model's metadata `tinyptq.requant` ("float" | "integer"), else
+  // float (ONNX Runtime's). Integer runs the requantizing ops on the reference kernels.
+  std::optional<Requantization> requant;
 };
+
+// The arithmetic a model asks for in its metadata `tinyptq.requant` (written by `quantize --requant` and the
+// tflite-int8 preset); float when absent. Error on another value.
+Requantization model_requantization(const Graph& g);
 
 class IntEngine {
  public:

@@ -42,7 +42,11 @@ struct Tail {
 
 class Lowering {
  public:
-  Lowering(const Graph& g, const int8::KernelTable& k) : g_(g), k_(k) {}
+  Lowering(const Graph& g, const int8::KernelTable& k, Requantization requant)
+      : g_(g),
+        k_(k),
+        integer_(requant == Requantization::kInteger),
+        arith_(integer_ ? int8::reference_kernels() : k) {}
 
   qdq::Plan run() {
     infer_per_image_shapes();
@@ -310,8 +314,7 @@ class Lowering {
         plan_.values[id].quant = *q;
       } else {
         id = new_value(out, src.shape, src.layout, &*q);
-        int8::RequantizeParams p{int8::make_requantize_table(src.quant.scale, src.quant.zero_point, q->scale,
-                                                             {q->zero_point, 0, 255})};
+        int8::RequantizeParams p{requantize_table(src.quant, q->scale, {q->zero_point, 0, 255})};
         add_step(qdq::requantize_step(k_.requantize, p, src.elements()), {b.value}, id, node.name,
                  src.quant.str() + " -> " + q->str());
       }
@@ -362,10 +365,12 @@ class Lowering {
     const auto shape = int8::make_conv_shape(x->shape[2], x->shape[3], x->shape[1], out_c, r.group,
                                              fp32_ref::window2d_from_attrs(r));
     std::vector<float> multipliers, bias_scales;
+    std::vector<FixedPointMultiplier> fixed;
     std::vector<int32_t> zero_points;
     for (int64_t c = 0; c < out_c; ++c) {
       bias_scales.push_back(x->quant.scale * w->scale(c));
       multipliers.push_back(x->quant.scale * w->scale(c) / tail->quant.scale);
+      if (integer_) fixed.push_back(fixed_multiplier(x->quant.scale, w->scale(c), tail->quant.scale));
       zero_points.push_back(w->zero_point(c));
     }
     std::vector<int32_t> bias(out_c, 0);
@@ -383,11 +388,12 @@ class Lowering {
     p.input_zero_point = xq.quant.zero_point;
     p.output = tail->stage;
     auto runs = [&](const int8::ConvKernel& k) { return k.run && (!k.supports || k.supports(shape)); };
-    const int8::ConvKernel& kernel = shape.groups > 1 && runs(k_.depthwise) ? k_.depthwise
-                                     : runs(k_.conv)                         ? k_.conv
-                                                                             : int8::reference_kernels().conv;
-    auto step =
-        qdq::conv_step(kernel, p, {w->data.data(), bias.data(), zero_points.data(), multipliers.data()});
+    const int8::ConvKernel& kernel = shape.groups > 1 && runs(arith_.depthwise) ? arith_.depthwise
+                                     : runs(arith_.conv)                             ? arith_.conv
+                                                                                 : int8::reference_kernels().conv;
+    auto step = qdq::conv_step(kernel, p,
+                               {w->data.data(), bias.data(), zero_points.data(), multipliers.data(),
+                                integer_ ? fixed.data() : nullptr});
     const auto& win = shape.window;
     const std::string detail = "k" + std::to_string(win.kernel_h) + "x" + std::to_string(win.kernel_w) +
                                " s" + std::to_string(win.stride_h) + " g" + std::to_string(shape.groups) +
@@ -413,10 +419,12 @@ class Lowering {
     for (int64_t j = 0; j < cols; ++j)
       for (int64_t i = 0; i < k; ++i) data[j * k + i] = k_major ? w->data[i * cols + j] : w->data[j * k + i];
     std::vector<float> multipliers, bias_scales;
+    std::vector<FixedPointMultiplier> fixed;
     std::vector<int32_t> zero_points;
     for (int64_t j = 0; j < cols; ++j) {
       bias_scales.push_back(x->quant.scale * w->scale(j));
       multipliers.push_back(x->quant.scale * w->scale(j) / tail.quant.scale);
+      if (integer_) fixed.push_back(fixed_multiplier(x->quant.scale, w->scale(j), tail.quant.scale));
       zero_points.push_back(w->zero_point(j));
     }
     std::vector<int32_t> bias(cols, 0);
@@ -433,8 +441,10 @@ class Lowering {
     p.input_zero_point = xq.quant.zero_point;
     p.output = tail.stage;
     const int8::GemmKernel& kernel =
-        k_.gemm.supports && !k_.gemm.supports(p) ? int8::reference_kernels().gemm : k_.gemm;
-    auto step = qdq::gemm_step(kernel, p, {data.data(), bias.data(), zero_points.data(), multipliers.data()},
+        arith_.gemm.supports && !arith_.gemm.supports(p) ? int8::reference_kernels().gemm : arith_.gemm;
+    auto step = qdq::gemm_step(kernel, p,
+                               {data.data(), bias.data(), zero_points.data(), multipliers.data(),
+                                integer_ ? fixed.data() : nullptr},
                                xq.elements() / k);
     const std::string detail = std::to_string(k) + "x" + std::to_string(cols) + " w " +
                                (w->axis < 0 ? "per-tensor" : "per-channel") + " x: " + xq.quant.str() +
@@ -494,9 +504,10 @@ class Lowering {
     p.a_multiplier = qa.scale / tail->quant.scale;
     p.b_multiplier = qb.scale / tail->quant.scale;
     p.output = tail->stage;
+    if (integer_) int8::set_integer_add(p, qa.scale, qb.scale, tail->quant.scale);
     const std::string detail = "a: " + qa.str() + " b: " + qb.str() + clamp_str(*tail);
     const std::string nodes = covered(n, *tail);
-    add_step(qdq::add_step(k_.add, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
+    add_step(qdq::add_step(arith_.add, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
              nodes, detail);
     return true;
   }
@@ -517,7 +528,12 @@ class Lowering {
       p.input_zero_point = xq.quant.zero_point;
       p.multiplier = xq.quant.scale / (tail->quant.scale * float(p.image_size));
       p.output = tail->stage;
-      step = qdq::global_avgpool_step(k_.global_avgpool, p);
+      p.integer = integer_;
+      p.same_quant = xq.quant == tail->quant;
+      if (integer_)
+        p.fixed = quantize_multiplier(double(xq.quant.scale) /
+                                      (double(tail->quant.scale) * double(p.image_size)));
+      step = qdq::global_avgpool_step(arith_.global_avgpool, p);
     } else {
       const Attrs r = resolved_pads(node, xq.shape);
       if (r.kernel_shape.size() != 2) return false;
@@ -531,15 +547,14 @@ class Lowering {
         p.input_zero_point = xq.quant.zero_point;
         p.input_scale = xq.quant.scale, p.output_scale = tail->quant.scale;
         p.output = tail->stage;
-        step = qdq::avgpool_step(k_.avgpool, p);
+        p.integer = integer_;
+        step = qdq::avgpool_step(arith_.avgpool, p);
         if (r.count_include_pad) detail += " count_include_pad";
       } else {
         int8::MaxPoolParams p;
         p.shape = shape;
         const bool same = xq.quant == tail->quant && tail->stage.min == 0 && tail->stage.max == 255;
-        p.table = same ? int8::identity_table()
-                       : int8::make_requantize_table(xq.quant.scale, xq.quant.zero_point, tail->quant.scale,
-                                                     tail->stage);
+        p.table = same ? int8::identity_table() : requantize_table(xq.quant, tail->quant.scale, tail->stage);
         if (!same) detail += " requantized";
         step = qdq::maxpool_step(k_.maxpool, p);
       }
@@ -591,8 +606,7 @@ class Lowering {
     if (!same) {
       const Value m = plan_.values[moved];
       out = new_value(tail->output, m.shape, m.layout, &tail->quant);
-      int8::RequantizeParams p{
-          int8::make_requantize_table(in_quant.scale, in_quant.zero_point, tail->quant.scale, tail->stage)};
+      int8::RequantizeParams p{requantize_table(in_quant, tail->quant.scale, tail->stage)};
       add_step(qdq::requantize_step(k_.requantize, p, m.elements()), {moved}, out, tail->output,
                in_quant.str() + " -> " + tail->quant.str());
     }
@@ -648,10 +662,23 @@ class Lowering {
 
   const Graph& g_;
   const int8::KernelTable& k_;
+  const bool integer_;                // integer requantization (kernel_table.h, Requantization)
+  const int8::KernelTable& arith_;    // kernels of requantizing ops: k_, or the reference ones in integer mode
   qdq::Plan plan_;
   std::map<std::string, Shape> shapes_;  // per image
   std::map<std::string, std::vector<int>> consumers_;
   std::set<std::string> graph_outputs_;
+  // QuantizeMultiplier(s_x·s_w/s_y), the product and quotient in double (TFLite's per-channel path).
+  static FixedPointMultiplier fixed_multiplier(float x_scale, float w_scale, float y_scale) {
+    return quantize_multiplier(double(x_scale) * double(w_scale) / double(y_scale));
+  }
+  // The table of a requantization between two quantizations, in the engine's arithmetic.
+  std::array<uint8_t, 256> requantize_table(const QuantInfo& in, float out_scale,
+                                            const int8::OutputStage& out) const {
+    return integer_ ? int8::make_requantize_table_fixed(in.scale, in.zero_point, out_scale, out)
+                    : int8::make_requantize_table(in.scale, in.zero_point, out_scale, out);
+  }
+
   std::set<std::string> dynamic_;  // values that depend on the graph input
   std::map<std::string, Binding> bindings_;
   std::set<int> fused_;
@@ -662,8 +689,8 @@ class Lowering {
 
 }  // namespace
 
-qdq::Plan lower_qdq_graph(const Graph& graph, const int8::KernelTable& kernels) {
-  return Lowering(graph, kernels).run();
+qdq::Plan lower_qdq_graph(const Graph& graph, const int8::KernelTable& kernels, Requantization requant) {
+  return Lowering(graph, kernels, requant).run();
 }
 
 }  // namespace tinyptq

@@ -13,7 +13,9 @@
 //
 // Weights are int8 (uint8 shifted by −128), per-tensor or per output channel. A bias is int32 at scale
 // s_x·s_w[c]; one given in float or at another scale (relative difference > 1e-5) is rounded to it.
-// M[c] = (s_x·s_w[c])/s_y in float, as ONNX Runtime computes it. A fused Relu/Clip(lo, hi) becomes the
+// M[c] = (s_x·s_w[c])/s_y in float, as ONNX Runtime computes it; with integer requantization the fixed-point
+// QuantizeMultiplier(double(s_x)·double(s_w[c])/double(s_y)), and every requantizing op (Conv, Gemm, Add,
+// pools, requantize tables) uses the integer formulas of kernel_table.h on the reference kernels. A fused Relu/Clip(lo, hi) becomes the
 // output clamp [Q(lo), Q(hi)]; this is exact because rounding is monotonic.
 // A pattern whose int32 accumulator could overflow (kernel_table.h) runs in float instead.
 //
@@ -33,6 +35,7 @@ namespace tinyptq {
 
 // `graph` must be validated and topologically sorted. Throws Error naming the node or value on anything
 // unsupported (per-axis activation quantization, a float op reading a quantized tensor, ...).
-qdq::Plan lower_qdq_graph(const Graph& graph, const int8::KernelTable& kernels);
+qdq::Plan lower_qdq_graph(const Graph& graph, const int8::KernelTable& kernels,
+                          Requantization requant = Requantization::kFloat);
 
 }  // namespace tinyptq

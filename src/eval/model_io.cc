@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "keras/keras_import.h"
 #include "onnx/onnx_reader.h"
+#include "quant/requant.h"
 
 namespace tinyptq {
 
@@ -48,6 +49,11 @@ Layout input_layout(const Graph& g, const std::string& model_path) {
 int64_t file_bytes(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? int64_t(st.st_size) : 0;
+}
+
+void apply_requant_flag(Graph& g, const std::string& flag) {
+  if (flag == "auto") return;
+  g.metadata["tinyptq.requant"] = requantization_name(parse_requantization(flag));  // validates the name
 }
 
 }  // namespace tinyptq

@@ -21,6 +21,14 @@ Layout input_layout(const Graph& g);
 // The same, with errors prefixed by the model's file name (for the commands).
 Layout input_layout(const Graph& g, const std::string& model_path);
 
+// `--requant auto|float|integer`: the integer engine's requantization arithmetic. "auto" keeps the model's
+// own metadata `tinyptq.requant` (float when absent); the others override it in g.metadata. Error on another
+// value.
+void apply_requant_flag(Graph& g, const std::string& flag);
+inline constexpr const char* kRequantFlagHelp =
+    "Integer engine arithmetic: auto (the model's tinyptq.requant metadata, else float), float (ONNX Runtime's "
+    "float multiplier), integer (TFLite/CMSIS-NN fixed-point, docs/arithmetic.md)";
+
 // Size of the model file on disk in bytes (0 when it cannot be read).
 int64_t file_bytes(const std::string& path);
 

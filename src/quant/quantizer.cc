@@ -1,5 +1,7 @@
 #include "quant/quantizer.h"
 
+#include "quant/requant.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -195,6 +197,8 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
     }
   }
   res.model = rewrite_qdq(g, plan, act, weights, biases);
+  // The arithmetic the model was made for; the integer engine (and export-c) read it from here.
+  if (recipe.requant == Requantization::kInteger) res.model.graph.metadata["tinyptq.requant"] = "integer";
 
   // Report.
   for (const auto& layer : plan.layers) {

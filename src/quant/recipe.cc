@@ -26,6 +26,7 @@ std::string QuantRecipe::summary() const {
   if (cross_layer_equalization) s += " +CLE";
   if (bias_correction) s += " +bias-corr";
   if (adaround) s += " +AdaRound";
+  if (requant == Requantization::kInteger) s += " +integer-requant";
   return s;
 }
 
@@ -76,6 +77,7 @@ QuantRecipe preset_recipe(const std::string& name) {
     r.weight_method = Method::kMinMax;
     r.weight_type = Container::kInt8;
     r.per_channel = true;
+    r.requant = Requantization::kInteger;  // what TFLite Micro computes on the device
   } else if (name == "best") {
     // tinyptq's recommended recipe: per-channel symmetric int8 weights, uint8 activations with
     // MSE-optimal clipping, exact raw-pixel input, bias correction.
@@ -128,7 +130,7 @@ std::string preset_description(const std::string& name) {
   if (name == "pytorch-x86")
     return "PyTorch FX default x86/fbgemm qconfig: per-channel sym int8 W, uint8 A with reduce_range, "
            "histogram observer";
-  if (name == "tflite-int8") return "TFLite full-integer PTQ: per-channel sym int8 W, asym int8 A, MinMax";
+  if (name == "tflite-int8") return "TFLite full-integer PTQ: per-channel sym int8 W, asym int8 A, MinMax, integer-only requantization";
   if (name == "best")
     return "tinyptq recommended: per-channel sym int8 W, uint8 A with MSE clipping, exact input, bias "
            "correction; below 8 bits also MSE weight ranges and AdaRound";

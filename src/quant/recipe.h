@@ -9,6 +9,7 @@
 
 #include "quant/formats.h"
 #include "quant/observers/observer.h"
+#include "quant/requant.h"
 
 namespace tinyptq {
 
@@ -70,6 +71,9 @@ struct QuantRecipe {
   double adaround_warmup = 0.2;          // share of the iterations before the regulariser starts
   bool adaround_full_batch = true;       // exact quadratic form over all images instead of mini-batches
   bool adaround_post_activation = false; // reconstruct after the fused Relu (mini-batch only)
+  // The integer arithmetic the model is meant for, recorded as metadata `tinyptq.requant` (integer only):
+  // float = ONNX Runtime's, integer = TFLite Micro / CMSIS-NN fixed point (docs/arithmetic.md).
+  Requantization requant = Requantization::kFloat;
   uint64_t seed = 0;
   int threads = 2;  // worker threads for AdaRound and the layer runner (results do not depend on it)
   std::map<std::string, LayerOverride> layers;

@@ -22,4 +22,12 @@ FixedPointMultiplier quantize_multiplier(double real_multiplier) {
   return {static_cast<int32_t>(m), exponent};
 }
 
+const char* requantization_name(Requantization r) { return r == Requantization::kFloat ? "float" : "integer"; }
+
+Requantization parse_requantization(const std::string& name) {
+  if (name == "float") return Requantization::kFloat;
+  if (name == "integer") return Requantization::kInteger;
+  throw Error("unknown requantization '" + name + "' (valid: float, integer)");
+}
+
 }  // namespace tinyptq

@@ -12,10 +12,20 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include "quant/qparams.h"
 
 namespace tinyptq {
+
+// How int32 accumulators become output codes. kFloat: ONNX Runtime's x86 arithmetic (a float multiplier,
+// round half to even). kInteger: integer only, as TFLite Micro / CMSIS-NN compute on a microcontroller
+// (fixed-point multiplier + shift, SRDHM + RDBPOT; Add with a 2^20 left shift; pools with rounded integer
+// division). docs/arithmetic.md spells out both; kernels/int8/kernel_table.h
+// where each op uses which.
+enum class Requantization { kFloat, kInteger };
+const char* requantization_name(Requantization r);           // "float" / "integer"
+Requantization parse_requantization(const std::string& name);  // inverse; Error listing the choices
 
 // M ≈ multiplier · 2^(shift − 31). multiplier is 0 (M = 0 or M < 2^-32) or in [2^30, 2^31); shift ≤ 32.
 struct FixedPointMultiplier {
@@ -64,6 +74,20 @@ inline int32_t multiply_by_quantized_multiplier(int32_t acc, FixedPointMultiplie
                                   : p * (int64_t{1} << (m.shift - 31));  // shift 31 or 32: exact, |r| < 2^63
   return static_cast<int32_t>(
       std::clamp<int64_t>(r, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
+}
+
+// Integer requantization of an accumulator to an output code: clamp(MBQM(acc, m) + zero_point, qmin, qmax)
+// (TFLite's int8 Conv/FullyConnected output stage). The sum is formed in int64, so a saturated MBQM clamps.
+inline int32_t requantize_fixed(int32_t acc, FixedPointMultiplier m, int32_t zero_point, int32_t qmin,
+                                int32_t qmax) {
+  const int64_t v = int64_t{multiply_by_quantized_multiplier(acc, m)} + zero_point;
+  return static_cast<int32_t>(std::clamp<int64_t>(v, qmin, qmax));
+}
+
+// round(sum / count) with ties away from zero, as TFLite's AveragePool: (sum ± count/2) / count with a
+// truncating divide (count/2 truncated). count ≥ 1; |sum| + count/2 must fit int32.
+inline int32_t rounded_average(int32_t sum, int32_t count) {
+  return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
 // ONNX Runtime x86 float requantization (MLAS): scale in float, clamp to the code range relative to the

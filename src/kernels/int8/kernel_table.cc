@@ -1,5 +1,6 @@
 #include "kernels/int8/kernel_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -90,6 +91,23 @@ std::array<uint8_t, 256> make_requantize_table(float in_scale, int32_t in_zero_p
     table[q] = uint8_t(r < out.min ? out.min : r > out.max ? out.max : r);
   }
   return table;
+}
+
+std::array<uint8_t, 256> make_requantize_table_fixed(float in_scale, int32_t in_zero_point, float out_scale,
+                                                     const OutputStage& out) {
+  const FixedPointMultiplier m = quantize_multiplier(double(in_scale) / double(out_scale));
+  std::array<uint8_t, 256> table{};
+  for (int32_t q = 0; q < 256; ++q)
+    table[q] = uint8_t(requantize_fixed(q - in_zero_point, m, out.zero_point, out.min, out.max));
+  return table;
+}
+
+void set_integer_add(AddParams& p, float a_scale, float b_scale, float out_scale) {
+  const double twice_max = 2.0 * std::max(double(a_scale), double(b_scale));
+  p.integer = true;
+  p.a_fixed = quantize_multiplier(double(a_scale) / twice_max);
+  p.b_fixed = quantize_multiplier(double(b_scale) / twice_max);
+  p.out_fixed = quantize_multiplier(twice_max / (double(int64_t{1} << kAddLeftShift) * double(out_scale)));
 }
 
 std::array<uint8_t, 256> identity_table() {

@@ -8,8 +8,11 @@
 //    (q, z) is held as (q + 128, z + 128), which represents exactly the same reals.
 //  - Weights are int8, real = scale[c] · (w − zero_point[c]). A uint8 weight (w, z) is held as
 //    (w − 128, z − 128), which keeps every difference w − z.
-//  - Conv/Gemm accumulate acc = bias[c] + Σ (x − zx)(w − zw[c]) in int32, then
-//    y = clamp(round_half_even(float(acc) · M[c]) + zy, min, max), M[c] = s_x·s_w[c]/s_y (quant/requant.h).
+//  - Conv/Gemm accumulate acc = bias[c] + Σ (x − zx)(w − zw[c]) in int32, then requantize with
+//    M[c] = s_x·s_w[c]/s_y in one of two arithmetics (Requantization below, quant/requant.h):
+//      float:   y = clamp(round_half_even(float(acc) · float(M[c])) + zy, min, max)      (ONNX Runtime, MLAS)
+//      integer: y = clamp(MBQM(acc, m[c], shift[c]) + zy, min, max), (m, shift) = QuantizeMultiplier(M[c])
+//               computed in double on the host                                      (TFLite, CMSIS-NN)
 //  - A fused Relu/Clip is the output clamp [min, max] ⊆ [0, 255]: quantize(relu(v)) = max(quantize(v), zy)
 //    because rounding is monotonic.
 #pragma once
@@ -20,8 +23,10 @@
 #include <vector>
 
 #include "kernels/fp32/reference/window2d.h"
+#include "quant/requant.h"
 
 namespace tinyptq::int8 {
+
 
 using Window2d = fp32_ref::Window2d;  // kernel, stride, dilation, explicit pads (ceil_mode: pools only)
 
@@ -59,6 +64,9 @@ struct QuantizedWeights {
   const int32_t* bias = nullptr;         // [channels] at scale s_x·s_w[c]; null means 0
   const int32_t* zero_points = nullptr;  // [channels], int8 domain (−128..127)
   const float* multipliers = nullptr;    // [channels], M[c] = s_x·s_w[c]/s_y
+  // [channels], QuantizeMultiplier(double(s_x)·double(s_w[c])/double(s_y)); non-null selects integer
+  // requantization (then `multipliers` is not read).
+  const FixedPointMultiplier* fixed = nullptr;
 };
 
 // The accumulator contract every Conv/Gemm kernel relies on: |bias[c]| + K·2^17 < 2^31 for every channel,
@@ -72,7 +80,8 @@ struct PackedWeights {
   std::vector<int8_t> data;
   std::vector<int32_t> bias;         // [channels]
   std::vector<int32_t> zero_points;  // [channels]; empty when every weight zero point is 0
-  std::vector<float> multipliers;    // [channels]
+  std::vector<float> multipliers;    // [channels]; float requantization
+  std::vector<FixedPointMultiplier> fixed;  // [channels]; non-empty: integer requantization (reference only)
 };
 
 struct ConvParams {
@@ -124,13 +133,24 @@ struct GemmKernel {
   GemmRunFn run = nullptr;
 };
 
-// ---- Add: y = clamp(round_half_even(Ma·(a − za) + Mb·(b − zb)) + zy), Ma = s_a/s_y, Mb = s_b/s_y ------
+// ---- Add --------------------------------------------------------------------------------------------------
+// float:   y = clamp(round_half_even(Ma·(a − za) + Mb·(b − zb)) + zy), Ma = s_a/s_y, Mb = s_b/s_y
+// integer (TFLite's int8 Add): with t = 2·max(s_a, s_b), L = kAddLeftShift,
+//   a' = MBQM((a − za)·2^L, QM(s_a/t)),  b' = MBQM((b − zb)·2^L, QM(s_b/t)),
+//   y  = clamp(MBQM(a' + b', QM(t/(2^L·s_y))) + zy)
+// (|a − za| ≤ 255, so (a − za)·2^20 < 2^28 and a' + b' fit int32.)
+inline constexpr int kAddLeftShift = 20;
 
 struct AddParams {
   int32_t a_zero_point = 0, b_zero_point = 0;
   float a_multiplier = 1, b_multiplier = 1;
   OutputStage output;
+  bool integer = false;  // integer requantization with the three fixed-point multipliers below
+  FixedPointMultiplier a_fixed, b_fixed, out_fixed;
 };
+
+// The integer fields of p (p.integer = true) from the three scales, computed in double as TFLite does.
+void set_integer_add(AddParams& p, float a_scale, float b_scale, float out_scale);
 
 using AddRunFn = void (*)(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count);
 
@@ -145,7 +165,12 @@ struct PoolShape {
 // on a pad not smaller than the kernel, and when some window holds no input element.
 PoolShape make_pool_shape(int64_t in_h, int64_t in_w, int64_t channels, const Window2d& window);
 
-// y = clamp(round_half_even(float(Σ_{taps inside the input} (x − zx)) · M_d) + zy), M_d = s_x/(s_y·d).
+// float:   y = clamp(round_half_even(float(S) · M_d) + zy), S = Σ_{taps inside the input} (x − zx),
+//          M_d = s_x/(s_y·d)
+// integer: equal input and output quantization: y = clamp(rounded_average(S, d) + zy), TFLite's AveragePool
+//          (rounded division, half away from zero); otherwise one rounding, y = clamp(MBQM(S, QM_d) + zy),
+//          QM_d = QuantizeMultiplier(double(s_x)/(double(s_y)·d)) (as TFLite's Mean across scales). Rounding
+//          the average to the input grid first would lose the precision a finer output grid keeps.
 // d = taps inside the input, or with count_include_pad the taps inside the padded extent
 // [−pt, H + pb) × [−pl, W + pr) (taps that ceil_mode adds past the end padding are not counted).
 struct AvgPoolParams {
@@ -154,18 +179,24 @@ struct AvgPoolParams {
   int32_t input_zero_point = 0;
   float input_scale = 1, output_scale = 1;
   OutputStage output;
+  bool integer = false;
 };
 
 using AvgPoolRunFn = void (*)(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images,
                               RowRange rows);
 
-// x: [images][image_size][channels] → y: [images][channels];
-// y = clamp(round_half_even(float(Σ x − image_size·zx) · M) + zy), M = s_x/(s_y·image_size) (as ORT).
+// x: [images][image_size][channels] → y: [images][channels]; S = Σ x − image_size·zx;
+// float:   y = clamp(round_half_even(float(S) · M) + zy), M = s_x/(s_y·image_size) (as ORT).
+// integer: as AvgPoolParams with d = image_size: rounded_average when the quantizations are equal, else
+//          MBQM(S, fixed) with fixed = QM(s_x/(s_y·image_size)).
 struct GlobalAvgPoolParams {
   int64_t image_size = 0, channels = 0;
   int32_t input_zero_point = 0;
   float multiplier = 1;
   OutputStage output;
+  bool integer = false;
+  bool same_quant = false;     // integer only: input and output (scale, zero point) equal
+  FixedPointMultiplier fixed;  // integer only
 };
 
 using GlobalAvgPoolRunFn = void (*)(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y,
@@ -209,6 +240,9 @@ using RequantizeRunFn = void (*)(const RequantizeParams& p, const uint8_t* x, ui
 std::array<uint8_t, 256> make_requantize_table(float in_scale, int32_t in_zero_point, float out_scale,
                                                const OutputStage& out);
 std::array<uint8_t, 256> identity_table();
+// The integer-arithmetic table: table[q] = clamp(MBQM(q − zi, QM(si/so)) + zo, min, max).
+std::array<uint8_t, 256> make_requantize_table_fixed(float in_scale, int32_t in_zero_point, float out_scale,
+                                                     const OutputStage& out);
 
 // ---- The table -------------------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 #include "kernels/int8/reference/avgpool.h"
 
+#include <algorithm>
+
 #include "quant/requant.h"
 
 namespace tinyptq::int8::ref {
 
-float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox) {
+int64_t avgpool_divisor(const AvgPoolParams& p, int64_t oy, int64_t ox) {
   const PoolShape& s = p.shape;
   const Window2d& win = s.window;
   const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
@@ -17,8 +19,11 @@ float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox) {
       inside += iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
     }
   }
-  const int64_t divisor = p.count_include_pad ? in_padded_extent : inside;
-  return p.input_scale / (p.output_scale * float(divisor));
+  return p.count_include_pad ? in_padded_extent : inside;
+}
+
+float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox) {
+  return p.input_scale / (p.output_scale * float(avgpool_divisor(p, oy, ox)));
 }
 
 void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
@@ -31,7 +36,14 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       for (int64_t ox = 0; ox < s.out_w; ++ox) {
         const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
-        const float multiplier = avgpool_multiplier(p, oy, ox);
+        const int32_t divisor = int32_t(avgpool_divisor(p, oy, ox));
+        const float multiplier = p.input_scale / (p.output_scale * float(divisor));
+        const OutputStage& o = p.output;
+        const bool same_quant = p.input_scale == p.output_scale && p.input_zero_point == o.zero_point;
+        const FixedPointMultiplier fixed = p.integer && !same_quant
+                                               ? quantize_multiplier(double(p.input_scale) /
+                                                                     (double(p.output_scale) * double(divisor)))
+                                               : FixedPointMultiplier{};
         for (int64_t c = 0; c < channels; ++c) {
           int32_t sum = 0;
           for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
@@ -42,8 +54,10 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
               sum += int32_t(image[(iy * s.in_w + ix) * channels + c]) - p.input_zero_point;
             }
           }
-          out_image[(oy * s.out_w + ox) * channels + c] =
-              uint8_t(requantize_float(sum, multiplier, p.output.zero_point, p.output.min, p.output.max));
+          out_image[(oy * s.out_w + ox) * channels + c] = uint8_t(
+              !p.integer   ? requantize_float(sum, multiplier, o.zero_point, o.min, o.max)
+              : same_quant ? std::clamp(rounded_average(sum, divisor) + o.zero_point, o.min, o.max)
+                           : requantize_fixed(sum, fixed, o.zero_point, o.min, o.max));
         }
       }
     }

@@ -12,7 +12,10 @@ void conv2d_pack(const ConvParams& p, const QuantizedWeights& w, PackedWeights* 
 
   out->data.assign(s.out_c * taps, 0);
   out->bias.assign(s.out_c, 0);
-  out->multipliers.assign(w.multipliers, w.multipliers + s.out_c);
+  if (w.fixed)
+    out->fixed.assign(w.fixed, w.fixed + s.out_c);
+  else
+    out->multipliers.assign(w.multipliers, w.multipliers + s.out_c);
   bool symmetric = true;
   for (int64_t oc = 0; oc < s.out_c; ++oc) symmetric = symmetric && w.zero_points[oc] == 0;
   if (symmetric)
@@ -47,6 +50,8 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   const int32_t input_zero_point = p.input_zero_point;
   const PackedWeights& pw = *p.weights;
   const bool has_weight_zero_points = !pw.zero_points.empty();
+  const bool integer = !pw.fixed.empty();
+  const OutputStage& o = p.output;
 
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * in_h * in_w * in_c;
@@ -75,8 +80,9 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
             }
           }
           if (has_weight_zero_points) acc -= pw.zero_points[oc] * input_sum;
-          out_image[(oy * out_w + ox) * out_c + oc] = uint8_t(
-              requantize_float(acc, pw.multipliers[oc], p.output.zero_point, p.output.min, p.output.max));
+          out_image[(oy * out_w + ox) * out_c + oc] =
+              uint8_t(integer ? requantize_fixed(acc, pw.fixed[oc], o.zero_point, o.min, o.max)
+                              : requantize_float(acc, pw.multipliers[oc], o.zero_point, o.min, o.max));
         }
       }
     }

@@ -9,7 +9,10 @@ void gemm_pack(const GemmParams& p, const QuantizedWeights& w, PackedWeights* ou
   const int64_t input_zero_point = p.input_zero_point;
   out->data.assign(w.data, w.data + n * k);
   out->bias.assign(n, 0);
-  out->multipliers.assign(w.multipliers, w.multipliers + n);
+  if (w.fixed)
+    out->fixed.assign(w.fixed, w.fixed + n);
+  else
+    out->multipliers.assign(w.multipliers, w.multipliers + n);
   bool symmetric = true;
   for (int64_t j = 0; j < n; ++j) symmetric = symmetric && w.zero_points[j] == 0;
   if (symmetric)
@@ -30,6 +33,8 @@ void gemm(const GemmParams& p, const uint8_t* a, uint8_t* y, int64_t rows, void*
   const int64_t k = p.k, n = p.n;
   const PackedWeights& pw = *p.weights;
   const bool has_weight_zero_points = !pw.zero_points.empty();
+  const bool integer = !pw.fixed.empty();
+  const OutputStage& o = p.output;
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* row = a + r * k;
     int32_t row_sum = 0;
@@ -39,8 +44,8 @@ void gemm(const GemmParams& p, const uint8_t* a, uint8_t* y, int64_t rows, void*
       int32_t acc = pw.bias[j];
       for (int64_t i = 0; i < k; ++i) acc += int32_t(row[i]) * int32_t(column[i]);
       if (has_weight_zero_points) acc -= pw.zero_points[j] * row_sum;
-      y[r * n + j] =
-          uint8_t(requantize_float(acc, pw.multipliers[j], p.output.zero_point, p.output.min, p.output.max));
+      y[r * n + j] = uint8_t(integer ? requantize_fixed(acc, pw.fixed[j], o.zero_point, o.min, o.max)
+                                     : requantize_float(acc, pw.multipliers[j], o.zero_point, o.min, o.max));
     }
   }
 }

@@ -1,5 +1,7 @@
 #include "kernels/int8/reference/global_avgpool.h"
 
+#include <algorithm>
+
 #include "quant/requant.h"
 
 namespace tinyptq::int8::ref {
@@ -12,8 +14,11 @@ void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, 
     for (int64_t c = 0; c < channels; ++c) {
       int32_t acc = bias;
       for (int64_t i = 0; i < size; ++i) acc += image[i * channels + c];
+      const OutputStage& o = p.output;
       y[n * channels + c] =
-          uint8_t(requantize_float(acc, p.multiplier, p.output.zero_point, p.output.min, p.output.max));
+          uint8_t(!p.integer     ? requantize_float(acc, p.multiplier, o.zero_point, o.min, o.max)
+                  : p.same_quant ? std::clamp(rounded_average(acc, int32_t(size)) + o.zero_point, o.min, o.max)
+                                 : requantize_fixed(acc, p.fixed, o.zero_point, o.min, o.max));
     }
   }
 }
