@@ -23,6 +23,7 @@ class ConvStep : public Step {
     const auto& s = params_.shape;
     return double(s.out_h) * double(s.out_w) * double(s.out_c) * double(s.taps());
   }
+  StepOp op() const override { return &params_; }
   void run(const RunContext& ctx, int64_t first, int64_t images, RowRange rows) const override {
     kernel_.run(params_, in(ctx, 0, first), out(ctx, first), images, rows, ctx.scratch);
   }
@@ -46,6 +47,7 @@ class GemmStep : public Step {
   int64_t rows() const override { return rows_; }
   size_t scratch_bytes() const override { return kernel_.scratch_bytes(params_); }
   double cost() const override { return double(rows_) * double(params_.k) * double(params_.n); }
+  StepOp op() const override { return &params_; }
   void run(const RunContext& ctx, int64_t first, int64_t images, RowRange rows) const override {
     const int64_t k = params_.k, n = params_.n;
     if (rows.begin == 0 && rows.end == rows_) {
@@ -75,6 +77,7 @@ class ElementwiseStep : public Step {
   }
   int64_t rows() const override { return count_; }
   double cost() const override { return double(count_); }
+  StepOp op() const override { return &params_; }
   void run(const RunContext& ctx, int64_t first, int64_t images, RowRange rows) const override {
     if (rows.begin == 0 && rows.end == count_) {
       call(ctx, first, 0, images * count_);
@@ -111,6 +114,7 @@ class PoolStep : public Step {
     const auto& s = params_.shape;
     return double(s.out_h * s.out_w * s.channels) * double(s.window.kernel_h * s.window.kernel_w);
   }
+  StepOp op() const override { return &params_; }
   void run(const RunContext& ctx, int64_t first, int64_t images, RowRange rows) const override {
     fn_(params_, in(ctx, 0, first), out(ctx, first), images, rows);
   }
@@ -128,6 +132,7 @@ class GlobalAvgPoolStep : public Step {
     this->kernel = kernel.name;
   }
   double cost() const override { return double(params_.image_size * params_.channels); }
+  StepOp op() const override { return &params_; }
   void run(const RunContext& ctx, int64_t first, int64_t images, RowRange) const override {
     fn_(params_, in(ctx, 0, first), out(ctx, first), images);
   }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/tensor.h"
@@ -60,6 +61,13 @@ enum class StepKind {
   kLayout,   // data movement only (copies, transposes, layout changes)
 };
 
+// The op and params of an integer step, for code generators (export/c); weights are packed by the kernel the
+// step was made with (the reference layout when lowered in integer mode). monostate: any other step.
+using StepOp = std::variant<std::monostate, const int8::ConvParams*, const int8::GemmParams*,
+                            const int8::AddParams*, const int8::AvgPoolParams*, const int8::GlobalAvgPoolParams*,
+                            const int8::MaxPoolParams*, const int8::QuantizeParams*, const int8::DequantizeParams*,
+                            const int8::RequantizeParams*>;
+
 class Step {
  public:
   virtual ~Step() = default;
@@ -80,6 +88,7 @@ class Step {
   virtual double cost() const { return double(output_bytes); }
   // Computes output rows `rows` of images [first, first + images). Never throws, never allocates.
   virtual void run(const RunContext& ctx, int64_t first, int64_t images, int8::RowRange rows) const = 0;
+  virtual StepOp op() const { return {}; }
 
  protected:
   const uint8_t* in(const RunContext& ctx, size_t k, int64_t image) const {
