@@ -40,6 +40,7 @@ struct QuantizeArgs {
   bool bias_correction = false, no_bias_correction = false, cle = false, adaround = false, no_adaround = false;
   bool force_test = false;
   int calib_per_class = 100;
+  int calib_samples = 1000;  // data without labels: samples drawn in all (all of them when fewer)
   uint64_t seed = 0;
   int64_t sqnr_images = 128;
 };
@@ -147,7 +148,9 @@ void run_quantize(const QuantizeArgs& a) {
     check(!a.weight_budget_kb, "--weight-budget-kb needs CIFAR-10 data (held-out images come from its train split)");
     const auto source = open_data_source(spec, source_layout(model), parse_preprocess(a.preprocess));
     check_fits_model(*source, model, a.model);
-    cs = a.calib_indices.empty() ? sample_source(*source, a.calib_per_class, a.seed, data_format_name(resolve_format(spec)))
+    // Without labels there is one "class": draw --calib-samples of it (as many as CIFAR-10's 10 × 100).
+    const int draw = source->labels().empty() ? a.calib_samples : a.calib_per_class;
+    cs = a.calib_indices.empty() ? sample_source(*source, draw, a.seed, data_format_name(resolve_format(spec)))
                                  : load_calibration_lock(a.calib_indices);
     try {
       check_indices(cs, *source);
@@ -322,6 +325,9 @@ void add_quantize_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--calib-per-class", a->calib_per_class, "Calibration images per class")
       ->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--calib-samples", a->calib_samples,
+                  "Calibration samples for data without labels (all of them when there are fewer)")
+      ->capture_default_str()->check(CLI::Range(1, 10000000));
   cmd->add_option("--calib-indices", a->calib_indices, "Reuse a calibration lockfile (JSON)");
   cmd->add_option("--calib-split", a->calib_split, "Split to calibrate on")->capture_default_str();
   cmd->add_flag("--force-test-calibration", a->force_test, "Allow calibrating on the test split");
