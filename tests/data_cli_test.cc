@@ -70,7 +70,7 @@ TEST(DataCli, QuantizeOnNpyWritesTheSameModelAsTheCifarDirectory) {
   const auto cmp =
       testing::run_command("cmp " + shell_quote(dir.file("a.onnx")) + " " + shell_quote(dir.file("b.onnx")));
   EXPECT_EQ(cmp.exit_code, 0) << cmp.output;
-  // Without labels: a seeded draw of 200 samples; the model is written and evaluates.
+  // Without labels: a seeded draw of --calib-per-class samples in all (--calib-samples when given).
   const auto unl =
       run_tinyptq(common + "--data " + shell_quote(dir.file("x.npy")) + " -o " + shell_quote(dir.file("c.onnx")));
   ASSERT_EQ(unl.exit_code, 0) << unl.output;

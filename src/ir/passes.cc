@@ -244,7 +244,8 @@ void fold_batchnorm(Graph& g) {
   for (size_t k = 0; k < g.nodes.size();) {
     const Node& bn = g.nodes[k];
     const int p = bn.op == Op::kBatchNormalization && bn.inputs.size() == 5 ? g.producer(bn.inputs[0]) : -1;
-    if (p < 0 || g.nodes[size_t(p)].op != Op::kConv || g.consumers(bn.inputs[0]).size() != 1 ||
+    if (p < 0 || (g.nodes[size_t(p)].op != Op::kConv && g.nodes[size_t(p)].op != Op::kGemm) ||
+        g.consumers(bn.inputs[0]).size() != 1 ||
         is_graph_output(g, bn.inputs[0])) {
       ++k;
       continue;
@@ -253,7 +254,14 @@ void fold_batchnorm(Graph& g) {
     const Tensor* w = float_initializer(g, conv.inputs.size() > 1 ? conv.inputs[1] : "");
     const bool has_bias = conv.inputs.size() > 2 && !conv.inputs[2].empty();
     const Tensor* b = has_bias ? float_initializer(g, conv.inputs[2]) : nullptr;
-    const int64_t m_out = w && w->shape.size() >= 3 ? w->shape[0] : -1;
+    // Conv: W [M, C/g, kh, kw], channel = row. Gemm (alpha = beta = 1, A not transposed): W [N, K] with
+    // transB (channel = row) or [K, N] (channel = column); a bias must then be [N].
+    const bool gemm = conv.op == Op::kGemm;
+    const bool column = gemm && !conv.attrs.trans_b;
+    int64_t m_out = w && w->shape.size() >= 3 && !gemm ? w->shape[0] : -1;
+    if (gemm && w && w->shape.size() == 2 && !conv.attrs.trans_a && conv.attrs.alpha == 1.0f &&
+        (!has_bias || conv.attrs.beta == 1.0f))
+      m_out = column ? w->shape[1] : w->shape[0];
     bool ok = m_out > 0 && (!has_bias || (b && b->size() == m_out));
     const Tensor* params[4];  // γ, β, μ, σ²
     for (int j = 0; j < 4; ++j) {
@@ -280,7 +288,7 @@ void fold_batchnorm(Graph& g) {
     const int64_t per_channel = wt.size() / m_out;
     for (int64_t m = 0; m < m_out; ++m)
       for (int64_t j = 0; j < per_channel; ++j) {
-        float& v = wt.f[size_t(m * per_channel + j)];
+        float& v = wt.f[size_t(column ? j * m_out + m : m * per_channel + j)];
         v = float(double(v) * scale[size_t(m)]);
       }
     std::string b_name;
@@ -315,8 +323,8 @@ void fold_constants(Graph& g) {
 void canonicalize(Graph& g) {
   remove_identities(g);
   fold_constants(g);
+  fuse_matmul_add(g);  // first, so that a BatchNormalization after MatMul + Add folds into the Gemm
   fold_batchnorm(g);
-  fuse_matmul_add(g);
   g.remove_dead();
   g.validate_and_sort();
 }

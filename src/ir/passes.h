@@ -29,7 +29,7 @@ void fold_batchnorm(Graph& g);
 // writing a graph output are kept. Throws Error naming the node on an invalid perm or reshape target.
 void fold_constants(Graph& g);
 
-// remove_identities, fold_constants, fold_batchnorm, fuse_matmul_add, then Graph::remove_dead and
+// remove_identities, fold_constants, fuse_matmul_add, fold_batchnorm (into Conv and Gemm), then Graph::remove_dead and
 // Graph::validate_and_sort.
 void canonicalize(Graph& g);
 
