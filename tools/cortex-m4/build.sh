@@ -4,7 +4,7 @@
 #   LIBDIR  holds PREFIX.h (PREFIX_run, PREFIX_INPUT_SIZE, PREFIX_OUTPUT_SIZE, PREFIX_ARENA_SIZE) and
 #           the library's *.c files (all are compiled)
 # Prints arm-none-eabi-size of OUT.elf and the library's own flash: text + data of LIBDIR's objects
-# (before --gc-sections, so an upper bound on what the library adds to flash).
+# (before --gc-sections, an upper bound) and what the link kept of them (from the link map).
 set -eu
 
 die() { echo "cortex-m4/build.sh: error: $*" >&2; exit 1; }
@@ -62,3 +62,6 @@ arm-none-eabi-size "$OUT"
 arm-none-eabi-size -t "$WORK"/lib/*.o | awk 'END {
   printf "library flash (weights + code): %d bytes (text %d + data %d of the library objects); library bss %d\n",
          $1 + $2, $1, $2, $3 }'
+# What --gc-sections kept of those objects, from the link map (libc/libgcc helpers not included).
+awk -v objdir="$WORK/lib/" -f "$HERE/lib_sections.awk" "$WORK/fw.map" | awk '{
+  printf "library flash kept after --gc-sections: %d bytes; library static RAM (.data + .bss): %d bytes\n", $1, $2 }'
