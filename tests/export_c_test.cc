@@ -148,6 +148,69 @@ void check_host_bit_exact(const std::string& target) {
 TEST(ExportCHost, CortexM4SourcesAreBitExactWithTheIntegerEngineOnTest1k) { check_host_bit_exact("cortex-m4"); }
 TEST(ExportCHost, GenericSourcesAreBitExactWithTheIntegerEngineOnTest1k) { check_host_bit_exact("generic"); }
 
+// The firmware on an emulated Cortex-M4 (tools/cortex-m4, QEMU mps2-an386, docs/mcu.md): 200 test images
+// (MLPerf Tiny's IC set size), every logit equal to the integer engine's (= the host build's, above), for the
+// DSP and the portable kernels; flash (the library's code + constants that the link keeps) <= 100 KiB.
+struct DeviceRun {
+  int64_t library_flash = -1;
+  double instructions = 0;  // mean per inference
+};
+
+DeviceRun run_on_cortex_m4(const std::string& target, int64_t images) {
+  SCOPED_TRACE(target);
+  TempDir dir;
+  const std::string lib = dir.file("lib"), work = dir.file("work"), elf = dir.file("fw.elf");
+  auto e = run_tinyptq("export-c --model " + shell_quote(best_model()) + " -o " + shell_quote(lib) +
+                       " --prefix r8 --target " + target);
+  EXPECT_EQ(e.exit_code, 0) << e.output;
+  const std::string tools = std::string(TINYPTQ_SOURCE_DIR) + "/tools/cortex-m4";
+  const auto b = run_command("sh " + shell_quote(tools + "/build.sh") + " " + shell_quote(lib) + " r8 " +
+                             shell_quote(elf) + " 2>&1");
+  EXPECT_EQ(b.exit_code, 0) << b.output;
+  std::cout << b.output;
+  DeviceRun d;
+  const std::string key = "library flash kept after --gc-sections: ";
+  const auto kept = b.output.find(key);
+  if (kept != std::string::npos) d.library_flash = std::stoll(b.output.substr(kept + key.size()));
+  const EngineRun& r = engine_run();
+  ::mkdir(work.c_str(), 0777);
+  write_bytes(work + "/input.bin", std::string(r.inputs.begin(), r.inputs.begin() + images * r.in_size));
+  const auto q = run_command("sh " + shell_quote(tools + "/run.sh") + " " + shell_quote(elf) + " " +
+                             shell_quote(work) + " 600 2>&1");
+  EXPECT_EQ(q.exit_code, 0) << q.output;
+  std::cout << q.output;
+  const std::string got = read_all(work + "/output.bin");
+  EXPECT_EQ(int64_t(got.size()), images * r.out_size);
+  int64_t differing = 0;
+  for (int64_t i = 0; i < images && int64_t(got.size()) == images * r.out_size; ++i) {
+    const auto* c = reinterpret_cast<const int8_t*>(got.data()) + i * r.out_size;
+    differing += !std::equal(c, c + r.out_size, r.outputs.begin() + i * r.out_size);
+  }
+  EXPECT_EQ(differing, 0) << "images whose device logits differ from the engine's (and the host's)";
+  std::ifstream counts(work + "/counts.txt");
+  int64_t index = 0, ticks = 0, instructions = 0, n = 0;
+  double total = 0;
+  while (counts >> index >> ticks >> instructions) total += double(instructions), ++n;
+  EXPECT_EQ(n, images);
+  d.instructions = n ? total / double(n) : 0;
+  return d;
+}
+
+TEST(ExportCQemu, CortexM4PredictionsEqualTheHostOn200ImagesWithinTheFlashBudget) {
+  const DeviceRun dsp = run_on_cortex_m4("cortex-m4", 200);
+  const DeviceRun portable = run_on_cortex_m4("generic", 20);
+  const double macs = 12501632;
+  std::cout << "Cortex-M4 (QEMU -icount), ResNet8 8-bit best: DSP kernels " << dsp.instructions
+            << " instructions/inference (" << dsp.instructions / macs << " per MAC), portable "
+            << portable.instructions << " (" << portable.instructions / macs << " per MAC); library flash "
+            << dsp.library_flash << " B (DSP), " << portable.library_flash << " B (portable)\n";
+  EXPECT_GT(dsp.library_flash, 80000);  // at least the constants
+  EXPECT_LE(dsp.library_flash, 100 * 1024);
+  EXPECT_LE(portable.library_flash, 100 * 1024);
+  EXPECT_GT(dsp.instructions, 0);
+  EXPECT_LT(dsp.instructions, portable.instructions);  // SMLAD: two MACs per instruction
+}
+
 TEST(ExportCHost, ResNet8FitsTheBudgetsAndIsDeterministic) {
   const Graph g = load_model(best_model());
   const export_c::CProgram p = export_c::build_program(g, export_c::Target::kCortexM4);

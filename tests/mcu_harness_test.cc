@@ -12,6 +12,7 @@
 #include <iterator>
 #include <random>
 #include <sstream>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -53,11 +54,13 @@ std::vector<int8_t> host_dummy(const int8_t* input, int passes) {
 void write_dummy_library(const std::string& dir, const std::string& prefix, int passes, bool fail = false) {
   std::filesystem::create_directories(dir);
   const std::string& n = prefix;
+  std::string up = prefix;  // the size macros are upper case, as export-c writes them
+  for (char& c : up) c = char(std::toupper(static_cast<unsigned char>(c)));
   std::ostringstream h;
   h << "#ifndef " << n << "_H\n#define " << n << "_H\n#include <stdint.h>\n"
-    << "#define " << n << "_INPUT_SIZE " << kInputSize << "\n"
-    << "#define " << n << "_OUTPUT_SIZE " << kOutputSize << "\n"
-    << "#define " << n << "_ARENA_SIZE " << kOutputSize * 4 << "\n"
+    << "#define " << up << "_INPUT_SIZE " << kInputSize << "\n"
+    << "#define " << up << "_OUTPUT_SIZE " << kOutputSize << "\n"
+    << "#define " << up << "_ARENA_SIZE " << kOutputSize * 4 << "\n"
     << "int " << n << "_run(const int8_t* input, int8_t* output, void* arena);\n#endif\n";
   write_bytes(dir + "/" + n + ".h", h.str());
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the Cortex-M4 harness around an export-c library into a QEMU mps2-an386 firmware image.
 # Usage: tools/cortex-m4/build.sh LIBDIR PREFIX OUT.elf
-#   LIBDIR  holds PREFIX.h (PREFIX_run, PREFIX_INPUT_SIZE, PREFIX_OUTPUT_SIZE, PREFIX_ARENA_SIZE) and
+#   LIBDIR  holds PREFIX.h (PREFIX_run; PREFIX_INPUT_SIZE, _OUTPUT_SIZE, _ARENA_SIZE with PREFIX upper-cased) and
 #           the library's *.c files (all are compiled)
 # Prints arm-none-eabi-size of OUT.elf and the library's own flash: text + data of LIBDIR's objects
 # (before --gc-sections, an upper bound) and what the link kept of them (from the link map).
@@ -32,14 +32,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tinyptq-m4-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 mkdir "$WORK/lib" "$WORK/harness"
 
-# The harness reaches the library only through these names.
+# The harness reaches the library only through these names; the size macros are PREFIX in upper case
+# (export-c writes model_run and MODEL_INPUT_SIZE).
+UPPER=$(printf '%s' "$PREFIX" | tr 'a-z' 'A-Z')
 cat >"$WORK/model_config.h" <<EOH
 #include "$PREFIX.h"
 #define MODEL_NAME "$PREFIX"
 #define MODEL_RUN ${PREFIX}_run
-#define MODEL_INPUT_SIZE ${PREFIX}_INPUT_SIZE
-#define MODEL_OUTPUT_SIZE ${PREFIX}_OUTPUT_SIZE
-#define MODEL_ARENA_SIZE ${PREFIX}_ARENA_SIZE
+#define MODEL_INPUT_SIZE ${UPPER}_INPUT_SIZE
+#define MODEL_OUTPUT_SIZE ${UPPER}_OUTPUT_SIZE
+#define MODEL_ARENA_SIZE ${UPPER}_ARENA_SIZE
 EOH
 
 for src in "$@"; do
