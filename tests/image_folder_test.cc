@@ -377,6 +377,32 @@ std::vector<std::string> lines(const std::string& s) {
   return v;
 }
 
+TEST(ImageFolder, CifarImagesAsPngsGiveTheCifarSourceFloats) {
+  // Bit-identical model input: the same pixels through the same formula, with and without the resize
+  // (a 2x nearest-upscaled copy resized back to 32 x 32).
+  TempDir dir;
+  write_cifar_pngs(dir.file("png32"), 40, 1);
+  write_cifar_pngs(dir.file("png64"), 40, 2);
+  const Preprocess p = parse_preprocess("imagenet");
+  for (Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    const CifarSource cifar(load_cifar10(testing::cifar_dir(), Split::kTest, 40), layout, p);
+    for (const char* sub : {"png32", "png64"}) {
+      ImageFolderOptions o;
+      o.layout = layout, o.preprocess = p, o.height = 32, o.width = 32;
+      const ImageFolderSource s(dir.file(sub), o);
+      ASSERT_EQ(s.sample_shape(), cifar.sample_shape());
+      const std::vector<float> got = read_all(s);
+      for (size_t j = 0; j < s.files().size(); ++j) {
+        const int64_t k = std::stoi(fs::path(s.files()[j]).stem().string());
+        EXPECT_EQ(s.labels()[j], cifar.labels()[size_t(k)]);
+        std::vector<float> want(3072);
+        cifar.read({&k, 1}, want.data());
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin() + int64_t(j) * 3072)) << sub << " image " << k;
+      }
+    }
+  }
+}
+
 TEST(ImageFolderCli, EvalOnPngFoldersEqualsEvalOnTheCifarDirectory) {
   const Dataset d = load_cifar10(testing::cifar_dir(), Split::kTest, 100);
   ASSERT_TRUE(std::is_sorted(d.class_names.begin(), d.class_names.end()));  // folder order = CIFAR-10 label order
