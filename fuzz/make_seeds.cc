@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "data/calibration.h"
+#include "data/image_encode.h"
 #include "data/npy.h"
 #include "fuzz_util.h"
 #include "ir/graph.h"
@@ -338,6 +339,27 @@ int main(int argc, char** argv) {
   put("fuzz_npy", "xy.npz",
       zip_of({{"x.npy", npy_bytes(Tensor::from_floats({2, 1}, {4, 5}))},
               {"y.npy", npy_bytes(Tensor::from_ints(DType::kUint8, {2}, {1, 0}))}}));
+  {
+    std::vector<uint16_t> rgb, gray16;
+    std::vector<uint8_t> rgb8, gray8;
+    for (int k = 0; k < 6 * 5; ++k) {
+      for (int c = 0; c < 3; ++c) rgb.push_back(uint16_t((k * 37 + c * 91) & 0xFF)), rgb8.push_back(uint8_t(rgb.back()));
+      gray16.push_back(uint16_t(k * 2000)), gray8.push_back(uint8_t(k * 8));
+    }
+    PngSpec s;
+    s.height = 5, s.width = 6;
+    put("fuzz_image", "rgb.png", encode_png(s, rgb));
+    s.color = PngColor::kGray, s.bit_depth = 16, s.interlaced = true;
+    put("fuzz_image", "gray16_interlaced.png", encode_png(s, gray16));
+    s.color = PngColor::kPalette, s.bit_depth = 2, s.interlaced = false;
+    s.palette = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    s.palette_alpha = {0, 255};
+    std::vector<uint16_t> idx;
+    for (int k = 0; k < 30; ++k) idx.push_back(uint16_t(k % 4));
+    put("fuzz_image", "palette2_trns.png", encode_png(s, idx));
+    put("fuzz_image", "rgb.jpg", encode_jpeg(rgb8.data(), 5, 6, 3, 75));
+    put("fuzz_image", "gray.jpg", encode_jpeg(gray8.data(), 5, 6, 1, 90));
+  }
   if (argc == 3) {
     const std::string shared = argv[2];
     const std::string h5_real = shared + "/models/mlperf-tiny-resnet8/pretrainedResnet.h5";

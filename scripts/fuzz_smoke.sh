@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-20}
 [ $# -gt 0 ] && shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_onnx fuzz_keras fuzz_keras_config fuzz_cifar fuzz_pickle fuzz_lockfile fuzz_npy)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_onnx fuzz_keras fuzz_keras_config fuzz_cifar fuzz_pickle fuzz_lockfile fuzz_npy fuzz_image)
 BUILD=${TINYPTQ_FUZZ_BUILD:-build-fuzz}
 SHARED=${TINYPTQ_SHARED:-$(cd .. && pwd)/shared}
 
@@ -31,6 +31,7 @@ dict_for() {
     fuzz_onnx) echo fuzz/onnx.dict ;;
     fuzz_keras_config) echo fuzz/keras_config.dict ;;
     fuzz_pickle) echo fuzz/pickle.dict ;;
+    fuzz_image) echo fuzz/image.dict ;;
   esac
 }
 

@@ -8,7 +8,7 @@ BUILD_DIR=${1:-build}
 PACKAGES=(build-essential cmake pkg-config libonnx-dev libprotobuf-dev protobuf-compiler libhdf5-dev
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libarchive-dev libssl-dev libgtest-dev
   libbenchmark-dev nodejs npm clang libclang-rt-14-dev chromium ccache
-  libjpeg62-turbo-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+  libjpeg62-turbo-dev libpng-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 
 if [ "${TINYPTQ_SKIP_APT:-0}" != 1 ]; then
   missing=()

@@ -14,6 +14,7 @@
 #include "cli/table.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "engine/int_engine.h"
 #include "engine/shape_inference.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
@@ -30,7 +31,7 @@ struct BenchArgs {
   std::string requant = "auto";  // apply_requant_flag
   double seconds = 2;
   int64_t rounds = 1;
-  bool compare_ort = false, describe = false;
+  bool compare_ort = false, describe = false, profile = false;
 };
 
 // "1,64,256" → {1, 64, 256}; every item a positive integer ≤ limit.
@@ -85,6 +86,36 @@ void run_bench(const BenchArgs& a) {
     if (const std::string why = ort_unavailable_reason(); !why.empty())
       throw Error("--compare-ort: ONNX Runtime is not usable: " + why);
   const bench::PeakInfo peak = bench::measure_peak();
+
+  if (a.profile) {  // per-step share of one thread's single-image time, before the throughput runs
+    check(is_qdq_graph(g), "--profile times the integer engine's steps; " + a.model + " is not a QDQ model");
+    IntEngineOptions io;
+    io.kernels = &int8_kernels;
+    IntEngine engine(g, io);
+    const Tensor one = bench::bench_input(image_shape, 1);
+    engine.profile_steps(one, 20);  // warm-up
+    int64_t images = 50;
+    std::vector<double> t = engine.profile_steps(one, images);
+    double total = 0;
+    for (double v : t) total += v;
+    if (total > 0 && total < a.seconds) {
+      images = std::max<int64_t>(images, int64_t(double(images) * a.seconds / total));
+      t = engine.profile_steps(one, images);
+      total = 0;
+      for (double v : t) total += v;
+    }
+    const std::vector<std::string> names = engine.step_names();
+    std::vector<size_t> order(t.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return t[x] > t[y]; });
+    std::vector<std::vector<std::string>> prows;
+    for (size_t i : order)
+      prows.push_back({std::to_string(i), names[i], fixed(1e6 * t[i] / double(images), 1),
+                       fixed(100.0 * t[i] / total, 1)});
+    std::cout << "profile: " << images << " single-image passes, 1 thread, " << fixed(1e6 * total / double(images), 1)
+              << " us per image\n\n"
+              << text_table({"step", "kernel and nodes", "us/image", "%"}, prows) << "\n";
+  }
 
   std::string backend;
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
@@ -227,6 +258,8 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember(kernel_names))
       ->capture_default_str();
   cmd->add_flag("--describe", args->describe, "Print the integer engine's plan (steps and kernels)");
+  cmd->add_flag("--profile", args->profile,
+                "Time every integer-engine step (one thread, single images) and print them by share of the time");
   cmd->callback([args] { run_bench(*args); });
 }
 

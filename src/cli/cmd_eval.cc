@@ -1,4 +1,4 @@
-// tinyptq eval: accuracy of a float or QDQ model on CIFAR-10, overall and per class.
+// tinyptq eval: accuracy of a float or QDQ model on CIFAR-10 or any labelled DataSource, overall and per class.
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -47,7 +47,7 @@ void run_eval(const EvalArgs& a) {
       throw Error(a.model + ": " + e.what());  // engine errors concern the model: name its file
     }
   } else {
-    const auto source = open_data_source(spec, source_layout(g), opts.preprocess);
+    const auto source = open_data_source(with_model_image_size(spec, g), source_layout(g), opts.preprocess);
     check_fits_model(*source, g, a.model);
     check(!source->labels().empty(), a.data + ": the data has no labels; pass --labels FILE.npy (or a .npz with 'y')");
     try {
@@ -99,8 +99,9 @@ void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Accuracy of a float or quantized (QDQ) model on CIFAR-10 or array data");
   cmd->add_option("--model", args->model, "Model file (.onnx, or Keras .h5)")->required();
-  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), .npy or .npz")->required();
-  cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, npy or npz")->capture_default_str();
+  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), image folder (DIR/<class>/*.png|jpg), .npy or .npz")
+      ->required();
+  cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, images, npy or npz")->capture_default_str();
   cmd->add_option("--labels", args->labels, "Labels for array data: a 1-D integer .npy, one per sample");
   cmd->add_option("--split", args->split, "test or train")->capture_default_str();
   cmd->add_option("--limit", args->limit, "Evaluate only the first N images (-1: all)")->capture_default_str();

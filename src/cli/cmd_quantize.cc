@@ -147,7 +147,8 @@ void run_quantize(const QuantizeArgs& a) {
     inputs = image_batch(d, cs.indices, layout, parse_preprocess(a.preprocess));
   } else {  // any other DataSource: stratified over its labels, or a seeded draw without them
     check(!a.weight_budget_kb, "--weight-budget-kb needs CIFAR-10 data (held-out images come from its train split)");
-    const auto source = open_data_source(spec, source_layout(model), parse_preprocess(a.preprocess));
+    const auto source =
+        open_data_source(with_model_image_size(spec, model), source_layout(model), parse_preprocess(a.preprocess));
     check_fits_model(*source, model, a.model);
     // Without labels there is one "class": draw --calib-samples of it (as many as CIFAR-10's 10 × 100).
     const int draw = !source->labels().empty() ? a.calib_per_class
@@ -270,8 +271,8 @@ void add_quantize_command(CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand("quantize", "Calibrate on CIFAR-10 training images and write a QDQ ONNX model");
   cmd->add_option("--model", a->model, "FP32 model (.onnx or Keras .h5)")->required();
-  cmd->add_option("--data", a->data, "CIFAR-10 directory, .npy or .npz (calibration samples)")->required();
-  cmd->add_option("--data-format", a->data_format, "auto (by content), cifar10, npy or npz")->capture_default_str();
+  cmd->add_option("--data", a->data, "CIFAR-10 directory, image folder, .npy or .npz (calibration samples)")->required();
+  cmd->add_option("--data-format", a->data_format, "auto (by content), cifar10, images, npy or npz")->capture_default_str();
   cmd->add_option("--labels", a->labels, "Labels for array data (1-D integer .npy): stratified calibration");
   cmd->add_option("-o,--output", a->output, "Output QDQ ONNX file")->required();
   cmd->add_option("--preset", a->preset, "ort-int8 | ort-uint8 | pytorch-x86 | tflite-int8 | best")->capture_default_str();

@@ -246,6 +246,19 @@ const uint8_t* Dataset::image(int64_t k) const {
   return pixels.data() + k * kImageBytes;
 }
 
+bool looks_like_cifar10(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir + "/cifar-10-batches-bin", ec) || fs::exists(dir + "/cifar-10-batches-py", ec)) return true;
+  std::vector<std::string> names = {"test_batch", "test_batch.bin", "batches.meta", "batches.meta.txt"};
+  for (int n = 1; n <= kTrainBatches; ++n) {
+    names.push_back("data_batch_" + std::to_string(n));
+    names.push_back("data_batch_" + std::to_string(n) + ".bin");
+  }
+  for (const std::string& name : names)
+    if (fs::exists(fs::symlink_status(dir + "/" + name, ec))) return true;
+  return false;
+}
+
 Dataset load_cifar10(const std::string& dir, Split split, int64_t limit) {
   const Location loc = locate(dir);
   const std::vector<std::string> files = split_files(loc, split);

@@ -27,6 +27,11 @@ struct Dataset {
   const uint8_t* image(int64_t k) const;
 };
 
+// True when dir (or its cifar-10-batches-bin/ or cifar-10-batches-py/ child, which also counts by itself)
+// holds an entry named like a CIFAR-10 file: data_batch_N, test_batch, batches.meta (with or without
+// .bin/.txt), whatever its type, so that a damaged CIFAR-10 folder still gets load_cifar10's errors.
+bool looks_like_cifar10(const std::string& dir);
+
 // Train concatenates the present data_batch_N (N = 1..5, in order); test reads test_batch.
 // limit >= 0 keeps the first `limit` images and reads no batch file beyond the one that reaches it.
 // Errors name the file: missing directory or batch files, size not a multiple of 3073, label outside

@@ -16,6 +16,11 @@ bool uniform(const Preprocess& p) {
 
 }  // namespace
 
+const std::vector<std::string>& DataSource::class_names() const {
+  static const std::vector<std::string> none;
+  return none;
+}
+
 std::vector<int> check_labels(const Tensor& y, int64_t count, const std::string& what) {
   check(is_integer(y.dtype), what + ": labels must be integers, got " + dtype_name(y.dtype));
   check(y.shape.size() == 1 && y.shape[0] == count,

@@ -25,6 +25,8 @@ class DataSource {
   // num_classes()).
   virtual const std::vector<int>& labels() const = 0;
   virtual int num_classes() const = 0;  // 0 without labels
+  // num_classes() names, or empty when the classes are only numbered.
+  virtual const std::vector<std::string>& class_names() const;
   // Writes the listed samples, in list order, as num_elements(sample_shape())
   // floats each. Error on an index outside [0, count()).
   virtual void read(std::span<const int64_t> indices, float* out) const = 0;

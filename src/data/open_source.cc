@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "data/image_folder.h"
 #include "data/npy.h"
 
 namespace tinyptq {
@@ -14,20 +15,22 @@ const char* data_format_name(DataFormat f) {
     case DataFormat::kCifar10: return "cifar10";
     case DataFormat::kNpy: return "npy";
     case DataFormat::kNpz: return "npz";
+    case DataFormat::kImageFolder: return "images";
   }
   return "?";
 }
 
 DataFormat parse_data_format(const std::string& s) {
-  for (DataFormat f : {DataFormat::kAuto, DataFormat::kCifar10, DataFormat::kNpy, DataFormat::kNpz})
+  for (DataFormat f :
+       {DataFormat::kAuto, DataFormat::kCifar10, DataFormat::kNpy, DataFormat::kNpz, DataFormat::kImageFolder})
     if (s == data_format_name(f)) return f;
-  throw Error("--data-format must be auto, cifar10, npy or npz (got '" + s + "')");
+  throw Error("--data-format must be auto, cifar10, npy, npz or images (got '" + s + "')");
 }
 
 DataFormat detect_data_format(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return DataFormat::kCifar10;
+  if (fs::is_directory(path, ec)) return looks_like_cifar10(path) ? DataFormat::kCifar10 : DataFormat::kImageFolder;
   check(fs::exists(path, ec), path + ": no such file or directory");
   char head[6] = {};
   std::ifstream in(path, std::ios::binary);
@@ -38,7 +41,7 @@ DataFormat detect_data_format(const std::string& path) {
   const std::string ext = fs::path(path).extension().string();
   if (ext == ".npy") return DataFormat::kNpy;
   if (ext == ".npz") return DataFormat::kNpz;
-  throw Error(path + ": unknown data format (expected a CIFAR-10 directory, a .npy or a .npz; see --data-format)");
+  throw Error(path + ": unknown data format (expected a CIFAR-10 directory, an image folder, a .npy or a .npz; see --data-format)");
 }
 
 DataFormat resolve_format(const DataSpec& spec) {
@@ -50,6 +53,13 @@ std::unique_ptr<DataSource> open_data_source(const DataSpec& spec, Layout layout
   if (f == DataFormat::kCifar10) {
     check(spec.labels.empty(), spec.labels + ": --labels is for array data; CIFAR-10 carries its own labels");
     return std::make_unique<CifarSource>(load_cifar10(spec.path, spec.split, spec.limit), layout, p);
+  }
+  if (f == DataFormat::kImageFolder) {
+    check(spec.labels.empty(), spec.labels + ": --labels is for array data; an image folder takes its labels from "
+                                             "its class subfolders");
+    ImageFolderOptions o;
+    o.layout = layout, o.preprocess = p, o.height = spec.height, o.width = spec.width, o.limit = spec.limit;
+    return std::make_unique<ImageFolderSource>(spec.path, o);
   }
   // Array formats: the reader checks the bytes, whatever the extension says.
   Tensor x, y;

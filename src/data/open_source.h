@@ -7,11 +7,11 @@
 
 namespace tinyptq {
 
-enum class DataFormat { kAuto, kCifar10, kNpy, kNpz };
-const char* data_format_name(DataFormat f);          // "auto", "cifar10", "npy", "npz"
+enum class DataFormat { kAuto, kCifar10, kNpy, kNpz, kImageFolder };
+const char* data_format_name(DataFormat f);          // "auto", "cifar10", "npy", "npz", "images"
 DataFormat parse_data_format(const std::string& s);  // inverse; Error listing the choices otherwise
 
-// A directory is CIFAR-10; a file is .npy / .npz by its first bytes (\x93NUMPY / PK), else by extension.
+// A directory is CIFAR-10 when looks_like_cifar10, else an image folder; a file is .npy / .npz by its first bytes (\x93NUMPY / PK), else by extension.
 // Error naming the path when it does not exist or matches no format.
 DataFormat detect_data_format(const std::string& path);
 
@@ -21,6 +21,8 @@ struct DataSpec {
   std::string labels;          // a 1-D integer .npy; only for array formats
   Split split = Split::kTest;  // CIFAR-10 only
   int64_t limit = -1;          // keep the first `limit` samples (-1: all)
+  // Image folders only: the resize target, the model input's H and W (-1: keep the images' own size).
+  int64_t height = -1, width = -1;
 };
 
 // The resolved format (kAuto replaced by detect_data_format).

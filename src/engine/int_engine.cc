@@ -1,6 +1,7 @@
 #include "engine/int_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -227,6 +228,31 @@ IntEngine::IntEngine(const Graph& qdq_graph, IntEngineOptions opts) : impl_(std:
 IntEngine::~IntEngine() = default;
 IntEngine::IntEngine(IntEngine&&) noexcept = default;
 IntEngine& IntEngine::operator=(IntEngine&&) noexcept = default;
+
+std::vector<double> IntEngine::profile_steps(const Tensor& input, int64_t images) {
+  Impl& m = *impl_;
+  const int64_t per = m.plan.values[m.plan.input].elements();
+  check(input.dtype == DType::kFloat32 && !input.shape.empty() && input.shape[0] >= 1 &&
+            int64_t(input.f.size()) == input.shape[0] * per,
+        "profile: input must be float32 images of the graph input's shape");
+  std::vector<double> seconds(m.plan.steps.size(), 0.0);
+  Impl::Worker& me = m.workers[0];
+  for (int64_t i = 0; i < images; ++i) {
+    m.point(me.base, me.arena.get(), input.f.data() + (i % input.shape[0]) * per, 1);
+    for (size_t s = 0; s < m.plan.steps.size(); ++s) {
+      const auto t0 = std::chrono::steady_clock::now();
+      m.plan.steps[s]->run(m.context(me, s), 0, 1, {0, m.plan.steps[s]->rows()});
+      seconds[s] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+  return seconds;
+}
+
+std::vector<std::string> IntEngine::step_names() const {
+  std::vector<std::string> r;
+  for (const auto& s : impl_->plan.steps) r.push_back(s->kernel + " " + s->nodes);
+  return r;
+}
 
 std::vector<Tensor> IntEngine::run(const Tensor& input) {
   Impl& m = *impl_;

@@ -52,6 +52,13 @@ class IntEngine {
   // Results do not depend on the thread count. Throws Error on a bad input dtype or shape.
   std::vector<Tensor> run(const Tensor& input);
 
+  // Wall seconds each step took, summed over `images` single-image passes on this thread (worker 0's arena),
+  // in step order; for finding hot steps (bench --profile). `input` holds at least one image; image i uses
+  // input image i mod N. Results are not returned.
+  std::vector<double> profile_steps(const Tensor& input, int64_t images);
+  // The step names profile_steps reports: "kernel nodes".
+  std::vector<std::string> step_names() const;
+
   // One line per step: integer / float / layout, the kernel, the nodes it covers, shapes and quantization.
   std::string describe() const;
   int integer_op_count() const;  // steps running int8 kernels (quantize/dequantize included)

@@ -19,6 +19,15 @@ Layout source_layout(const Graph& g) {
   }
 }
 
+DataSpec with_model_image_size(DataSpec spec, const Graph& g) {
+  if (g.inputs.size() != 1 || g.inputs[0].shape.size() != 4) return spec;
+  const Shape& m = g.inputs[0].shape;
+  const bool nchw = source_layout(g) == Layout::kNCHW;
+  const int64_t h = nchw ? m[2] : m[1], w = nchw ? m[3] : m[2];
+  if (h > 0 && w > 0) spec.height = h, spec.width = w;
+  return spec;
+}
+
 void check_fits_model(const DataSource& s, const Graph& g, const std::string& model_path) {
   check(g.inputs.size() == 1,
         model_path + ": model has " + std::to_string(g.inputs.size()) + " inputs; --data feeds exactly one");
@@ -90,7 +99,9 @@ EvalResult evaluate(Engine& engine, const DataSource& s, const EvalOptions& opts
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.images_per_second = engine_seconds > 0 ? double(s.count()) / engine_seconds : 0;
   r.per_class.resize(size_t(s.num_classes()));
-  for (size_t c = 0; c < r.per_class.size(); ++c) r.per_class[c].class_name = std::to_string(c);
+  const std::vector<std::string>& names = s.class_names();
+  for (size_t c = 0; c < r.per_class.size(); ++c)
+    r.per_class[c].class_name = names.size() == r.per_class.size() ? names[c] : std::to_string(c);
   for (int64_t i = 0; i < r.total; ++i) {
     auto& pc = r.per_class[size_t(r.labels[size_t(i)])];
     ++pc.total;

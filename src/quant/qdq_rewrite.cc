@@ -53,6 +53,33 @@ Tensor quantize_bias(const Tensor& bias, float input_scale, const QParams& wp) {
   return Tensor::from_ints(DType::kInt32, bias.shape, std::move(q));
 }
 
+QuantizedWeight fit_bias_to_int32(const QuantizedWeight& w, const Tensor& bias, float input_scale) {
+  QuantizedWeight out = w;
+  const size_t scales = w.params.scale.size();
+  const int64_t channels = w.q.shape.empty() ? 1 : w.q.shape[0];
+  if (bias.f.empty() || channels <= 0) return out;
+  const int64_t taps = int64_t(w.q.i.size()) / channels;
+  const double limit = std::min(1073741824.0, 2147483647.0 - double(taps) * 131072.0);
+  if (limit <= 0) return out;
+  const int32_t lo = qmin(w.params.format), hi = qmax(w.params.format);
+  for (size_t k = 0; k < scales; ++k) {
+    double need = 0;  // the largest |b| / s_x this scale must carry
+    for (size_t c = 0; c < bias.f.size(); ++c)
+      if (scales == 1 || c == k) need = std::max(need, std::abs(double(bias.f[c])) / double(input_scale));
+    const double s_old = double(w.params.scale[k]);
+    if (need / s_old <= limit) continue;
+    const double s_new = need / limit * (1.0 + 1e-6);
+    out.params.scale[k] = float(s_new);
+    const int32_t zp = w.params.zero_point[k];
+    const int64_t first = scales == 1 ? 0 : int64_t(k) * taps, count = scales == 1 ? int64_t(w.q.i.size()) : taps;
+    for (int64_t j = first; j < first + count; ++j) {
+      const double real = double(w.q.i[size_t(j)] - zp) * s_old;
+      out.q.i[size_t(j)] = std::clamp<int64_t>(int64_t(std::nearbyint(real / double(out.params.scale[k]))) + zp, lo, hi);
+    }
+  }
+  return out;
+}
+
 QdqModel rewrite_qdq(const Graph& src, const QuantPlan& plan, const std::map<std::string, QParams>& act,
                      const std::map<std::string, QuantizedWeight>& weights,
                      const std::map<std::string, Tensor>& biases) {
@@ -82,7 +109,13 @@ QdqModel rewrite_qdq(const Graph& src, const QuantPlan& plan, const std::map<std
     if (layer.rule.weight_input < 0) continue;
     auto wit = weights.find(layer.name);
     check(wit != weights.end(), "internal: no quantized weight for layer '" + layer.name + "'");
-    const QuantizedWeight& w = wit->second;
+    QuantizedWeight w = wit->second;
+    const int bias_index = layer.rule.bias_input;
+    if (bias_index >= 0 && bias_index < int(n.inputs.size()) && !n.inputs[bias_index].empty()) {
+      auto b = biases.find(layer.name);
+      const Tensor& bias = b != biases.end() ? b->second : *src.initializer(n.inputs[bias_index]);
+      w = fit_bias_to_int32(w, bias, all.at(n.inputs[layer.rule.activation_inputs[0]]).scale[0]);
+    }
     const std::string wq = g.unique_name(n.inputs[layer.rule.weight_input] + "_quantized");
     g.initializers[wq] = w.q;
     auto [ws, wz] = add_param_initializers(g, wq, w.params, w.q.dtype);

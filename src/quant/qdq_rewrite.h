@@ -33,4 +33,12 @@ QdqModel rewrite_qdq(const Graph& g, const QuantPlan& plan, const std::map<std::
 // real bias → int32 with scale s_x·s_w[c] (round half to even, saturating).
 Tensor quantize_bias(const Tensor& bias, float input_scale, const QParams& weight_params);
 
+// The weight with every scale large enough that its int32 bias fits the integer engine's accumulator
+// contract, |bias_q[c]| + K·2^17 < 2^31 (kernels/int8/kernel_table.h; K = weight elements per output
+// channel): a channel whose weights are all (near) zero — a BatchNorm-pruned channel of a MobileNet — gets
+// s_w = 1e-12 and its bias would saturate int32 (losing the bias and sending the layer to float). Such a
+// scale s is raised to s' = |b| / (s_x · L), L = min(2^30, 2^31 − 1 − K·2^17), and that channel's codes
+// requantized from their reals (they round to ~0 at s' anyway). Unchanged when every bias fits.
+QuantizedWeight fit_bias_to_int32(const QuantizedWeight& w, const Tensor& bias, float input_scale);
+
 }  // namespace tinyptq

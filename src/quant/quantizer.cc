@@ -119,10 +119,12 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
     const std::string& in = n.inputs[layer.rule.activation_inputs[0]];
     const bool cached = calib.cache().values.count(in) != 0;
     quantize_layer(g, layer, x_hat, cached ? calib.cache().at(in) : x_hat, recipe, weights, biases);
-    const QuantizedWeight& qw = weights.at(layer.name);
-    weight = dequantize_weight(qw);
     if (auto b = biases.find(layer.name); b != biases.end() && !bias.f.empty()) bias = b->second;
     auto sx = act.find(in);
+    if (!bias.f.empty() && sx != act.end())  // as rewrite_qdq will write it
+      weights[layer.name] = fit_bias_to_int32(weights.at(layer.name), bias, sx->second.scale[0]);
+    const QuantizedWeight& qw = weights.at(layer.name);
+    weight = dequantize_weight(qw);
     if (!bias.f.empty() && sx != act.end()) {  // the int32 bias of the QDQ graph
       const Tensor q = quantize_bias(bias, sx->second.scale[0], qw.params);
       for (size_t c = 0; c < bias.f.size(); ++c)
