@@ -27,12 +27,6 @@ std::string int_literal(int64_t v) {
   return std::to_string(v);
 }
 
-template <typename T>
-const T* op_as(const qdq::Step& s) {
-  const qdq::StepOp op = s.op();
-  return std::holds_alternative<const T*>(op) ? std::get<const T*>(op) : nullptr;
-}
-
 class Emitter {
  public:
   Emitter(const CProgram& p, const std::string& prefix, Target target)

@@ -13,12 +13,6 @@ namespace tinyptq::export_c {
 
 namespace {
 
-template <typename T>
-const T* op_as(const qdq::Step& s) {
-  const qdq::StepOp op = s.op();
-  return std::holds_alternative<const T*>(op) ? std::get<const T*>(op) : nullptr;
-}
-
 bool is_supported(const qdq::Step& s) {
   return s.kind == qdq::StepKind::kInteger &&
          (op_as<int8::ConvParams>(s) || op_as<int8::GemmParams>(s) || op_as<int8::AddParams>(s) ||

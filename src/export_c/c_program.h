@@ -27,6 +27,13 @@ Target parse_target(const std::string& s);   // inverse; Error listing the choic
 
 inline constexpr int kInputBuffer = -1;  // the caller's input, not in the arena
 
+// The step's params when it is an integer step of op T (int8::ConvParams, ...), else null.
+template <typename T>
+const T* op_as(const qdq::Step& s) {
+  const qdq::StepOp op = s.op();
+  return std::holds_alternative<const T*>(op) ? std::get<const T*>(op) : nullptr;
+}
+
 struct CLayer {
   const qdq::Step* step = nullptr;  // its op() gives the params
   std::vector<int> inputs;          // buffer ids (kInputBuffer for the model input)
