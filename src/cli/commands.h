@@ -12,5 +12,6 @@ void add_sensitivity_command(CLI::App& app);
 void add_fetch_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_robustness_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

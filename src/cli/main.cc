@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   tinyptq::cli::add_fetch_command(app);
   tinyptq::cli::add_bench_command(app);
   tinyptq::cli::add_robustness_command(app);
+  tinyptq::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
