@@ -99,9 +99,9 @@ void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Accuracy of a float or quantized (QDQ) model on CIFAR-10 or array data");
   cmd->add_option("--model", args->model, "Model file (.onnx, or Keras .h5)")->required();
-  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), image folder (DIR/<class>/*.png|jpg), .npy or .npz")
+  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), image folder (DIR/<class>/*.png|jpg), .npy, .npz or ONNX tensor .pb")
       ->required();
-  cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, images, npy or npz")->capture_default_str();
+  cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, images, npy, npz or pb (ONNX TensorProto)")->capture_default_str();
   cmd->add_option("--labels", args->labels, "Labels for array data: a 1-D integer .npy, one per sample");
   cmd->add_option("--split", args->split, "test or train")->capture_default_str();
   cmd->add_option("--limit", args->limit, "Evaluate only the first N images (-1: all)")->capture_default_str();

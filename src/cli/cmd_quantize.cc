@@ -271,8 +271,8 @@ void add_quantize_command(CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand("quantize", "Calibrate on CIFAR-10 training images and write a QDQ ONNX model");
   cmd->add_option("--model", a->model, "FP32 model (.onnx or Keras .h5)")->required();
-  cmd->add_option("--data", a->data, "CIFAR-10 directory, image folder, .npy or .npz (calibration samples)")->required();
-  cmd->add_option("--data-format", a->data_format, "auto (by content), cifar10, images, npy or npz")->capture_default_str();
+  cmd->add_option("--data", a->data, "CIFAR-10 directory, image folder, .npy, .npz or ONNX tensor .pb (calibration samples)")->required();
+  cmd->add_option("--data-format", a->data_format, "auto (by content), cifar10, images, npy, npz or pb (ONNX TensorProto)")->capture_default_str();
   cmd->add_option("--labels", a->labels, "Labels for array data (1-D integer .npy): stratified calibration");
   cmd->add_option("-o,--output", a->output, "Output QDQ ONNX file")->required();
   cmd->add_option("--preset", a->preset, "ort-int8 | ort-uint8 | pytorch-x86 | tflite-int8 | best")->capture_default_str();

@@ -13,5 +13,6 @@ void add_fetch_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_robustness_command(CLI::App& app);
 void add_export_c_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace tinyptq::cli

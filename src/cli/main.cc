@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   tinyptq::cli::add_bench_command(app);
   tinyptq::cli::add_robustness_command(app);
   tinyptq::cli::add_export_c_command(app);
+  tinyptq::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

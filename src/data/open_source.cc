@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "data/image_folder.h"
 #include "data/npy.h"
+#include "data/tensor_pb.h"
 
 namespace tinyptq {
 
@@ -16,15 +17,16 @@ const char* data_format_name(DataFormat f) {
     case DataFormat::kNpy: return "npy";
     case DataFormat::kNpz: return "npz";
     case DataFormat::kImageFolder: return "images";
+    case DataFormat::kTensorPb: return "pb";
   }
   return "?";
 }
 
 DataFormat parse_data_format(const std::string& s) {
-  for (DataFormat f :
-       {DataFormat::kAuto, DataFormat::kCifar10, DataFormat::kNpy, DataFormat::kNpz, DataFormat::kImageFolder})
+  for (DataFormat f : {DataFormat::kAuto, DataFormat::kCifar10, DataFormat::kNpy, DataFormat::kNpz,
+                       DataFormat::kImageFolder, DataFormat::kTensorPb})
     if (s == data_format_name(f)) return f;
-  throw Error("--data-format must be auto, cifar10, npy, npz or images (got '" + s + "')");
+  throw Error("--data-format must be auto, cifar10, images, npy, npz or pb (got '" + s + "')");
 }
 
 DataFormat detect_data_format(const std::string& path) {
@@ -41,7 +43,9 @@ DataFormat detect_data_format(const std::string& path) {
   const std::string ext = fs::path(path).extension().string();
   if (ext == ".npy") return DataFormat::kNpy;
   if (ext == ".npz") return DataFormat::kNpz;
-  throw Error(path + ": unknown data format (expected a CIFAR-10 directory, an image folder, a .npy or a .npz; see --data-format)");
+  if (ext == ".pb") return DataFormat::kTensorPb;
+  throw Error(path + ": unknown data format (expected a CIFAR-10 directory, an image folder, a .npy, a .npz or an "
+              "ONNX tensor .pb; see --data-format)");
 }
 
 DataFormat resolve_format(const DataSpec& spec) {
@@ -74,6 +78,8 @@ std::unique_ptr<DataSource> open_data_source(const DataSpec& spec, Layout layout
     if (!px && arrays.size() == 1) px = &arrays[0].second;
     check(px != nullptr, spec.path + ": the .npz has no array named 'x' (samples 'x', optional labels 'y')");
     x = *px;
+  } else if (f == DataFormat::kTensorPb) {
+    x = load_tensor_pb(spec.path);
   } else {
     x = load_npy(spec.path);
   }

@@ -7,11 +7,12 @@
 
 namespace tinyptq {
 
-enum class DataFormat { kAuto, kCifar10, kNpy, kNpz, kImageFolder };
-const char* data_format_name(DataFormat f);          // "auto", "cifar10", "npy", "npz", "images"
+enum class DataFormat { kAuto, kCifar10, kNpy, kNpz, kImageFolder, kTensorPb };
+const char* data_format_name(DataFormat f);          // "auto", "cifar10", "npy", "npz", "images", "pb"
 DataFormat parse_data_format(const std::string& s);  // inverse; Error listing the choices otherwise
 
-// A directory is CIFAR-10 when looks_like_cifar10, else an image folder; a file is .npy / .npz by its first bytes (\x93NUMPY / PK), else by extension.
+// A directory is CIFAR-10 when looks_like_cifar10, else an image folder; a file is .npy / .npz by its first
+// bytes (\x93NUMPY / PK), else by extension (.npy, .npz, and .pb: an ONNX TensorProto, which has no magic).
 // Error naming the path when it does not exist or matches no format.
 DataFormat detect_data_format(const std::string& path);
 
