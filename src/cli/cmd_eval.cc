@@ -97,7 +97,8 @@ void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Accuracy of a float or quantized (QDQ) model on CIFAR-10 or array data");
   cmd->add_option("--model", args->model, "Model file (.onnx, or Keras .h5)")->required();
-  cmd->add_option("--data", args->data, "CIFAR-10 directory (binary or python layout), image folder (DIR/<class>/*.png|jpg), .npy or .npz")
+  cmd->add_option("--data", args->data,
+                  "CIFAR-10 directory (binary or python layout), image folder (DIR/<class>/*.png|jpg), .npy or .npz")
       ->required();
   cmd->add_option("--data-format", args->data_format, "auto (by content), cifar10, images, npy or npz")->capture_default_str();
   cmd->add_option("--labels", args->labels, "Labels for array data: a 1-D integer .npy, one per sample");

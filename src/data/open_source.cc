@@ -41,7 +41,9 @@ DataFormat detect_data_format(const std::string& path) {
   const std::string ext = fs::path(path).extension().string();
   if (ext == ".npy") return DataFormat::kNpy;
   if (ext == ".npz") return DataFormat::kNpz;
-  throw Error(path + ": unknown data format (expected a CIFAR-10 directory, an image folder, a .npy or a .npz; see --data-format)");
+  throw Error(path +
+              ": unknown data format (expected a CIFAR-10 directory, an image folder, a .npy or a .npz; see "
+              "--data-format)");
 }
 
 DataFormat resolve_format(const DataSpec& spec) {
