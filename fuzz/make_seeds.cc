@@ -16,6 +16,7 @@
 #include "data/calibration.h"
 #include "data/image_encode.h"
 #include "data/npy.h"
+#include "data/tensor_pb.h"
 #include "fuzz_util.h"
 #include "ir/graph.h"
 #include "keras/h5_file.h"
@@ -333,6 +334,8 @@ int main(int argc, char** argv) {
   c.split = "test", c.seed = 18446744073709551615ull, c.per_class = 1, c.indices = {};
   put("fuzz_lockfile", "empty.json", calibration_to_json(c));
 
+  put("fuzz_tensor_pb", "f32.pb", tensor_pb_bytes(Tensor::from_floats({2, 3}, {1, -2, 3.5f, 0, 5, 6}), "x"));
+  put("fuzz_tensor_pb", "u8.pb", tensor_pb_bytes(Tensor::from_ints(DType::kUint8, {1, 4}, {0, 7, 200, 255})));
   put("fuzz_npy", "f32.npy", npy_bytes(Tensor::from_floats({2, 3}, {1, -2, 3.5f, 0, 5, 6})));
   put("fuzz_npy", "u8.npy", npy_bytes(Tensor::from_ints(DType::kUint8, {2, 2, 1}, {0, 7, 200, 255})));
   put("fuzz_npy", "i64.npy", npy_bytes(Tensor::from_ints(DType::kInt64, {3}, {-1, 0, 1LL << 40})));

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-20}
 [ $# -gt 0 ] && shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_onnx fuzz_keras fuzz_keras_config fuzz_cifar fuzz_pickle fuzz_lockfile fuzz_npy fuzz_image)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_onnx fuzz_keras fuzz_keras_config fuzz_cifar fuzz_pickle fuzz_lockfile fuzz_npy fuzz_image fuzz_tensor_pb)
 BUILD=${TINYPTQ_FUZZ_BUILD:-build-fuzz}
 SHARED=${TINYPTQ_SHARED:-$(cd .. && pwd)/shared}
 
