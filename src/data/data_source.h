@@ -42,6 +42,7 @@ class CifarSource : public DataSource {
   const Shape& sample_shape() const override { return shape_; }
   const std::vector<int>& labels() const override { return labels_; }
   int num_classes() const override { return Dataset::kNumClasses; }
+  const std::vector<std::string>& class_names() const override { return d_.class_names; }
   void read(std::span<const int64_t> indices, float* out) const override;
   const Dataset& dataset() const { return d_; }
 

@@ -99,17 +99,30 @@ EvalResult evaluate(Engine& engine, Layout layout, const Dataset& d, const EvalO
   if (progress) progress->finish();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.images_per_second = engine_seconds > 0 ? double(d.count) / engine_seconds : 0;
-  const size_t nclass = std::max<size_t>(d.class_names.size(), 10);
-  r.per_class.resize(nclass);
-  for (size_t c = 0; c < nclass; ++c)
-    r.per_class[c].class_name = c < d.class_names.size() ? d.class_names[c] : std::to_string(c);
-  for (int64_t i = 0; i < d.count; ++i) {
-    auto& pc = r.per_class[size_t(r.labels[size_t(i)])];
+  const int nclass = int(std::max<size_t>(d.class_names.size(), 10));
+  EvalResult scored = score_predictions(r.labels, r.predicted, nclass, d.class_names);
+  scored.backend = r.backend;
+  scored.seconds = r.seconds;
+  scored.images_per_second = r.images_per_second;
+  return scored;
+}
+
+EvalResult score_predictions(const std::vector<int>& labels, const std::vector<int>& predicted, int num_classes,
+                             const std::vector<std::string>& class_names) {
+  check(labels.size() == predicted.size(), "labels and predictions differ in count");
+  check(!labels.empty(), "no samples to score");
+  EvalResult r;
+  r.total = int64_t(labels.size());
+  r.labels = labels;
+  r.predicted = predicted;
+  r.per_class.resize(size_t(num_classes));
+  for (size_t c = 0; c < r.per_class.size(); ++c)
+    r.per_class[c].class_name = class_names.size() == r.per_class.size() ? class_names[c] : std::to_string(c);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    check(labels[i] >= 0 && labels[i] < num_classes, "label " + std::to_string(labels[i]) + " out of range");
+    auto& pc = r.per_class[size_t(labels[i])];
     ++pc.total;
-    if (r.predicted[size_t(i)] == r.labels[size_t(i)]) {
-      ++pc.correct;
-      ++r.correct;
-    }
+    if (predicted[i] == labels[i]) ++pc.correct, ++r.correct;
   }
   for (auto& pc : r.per_class) pc.accuracy = pc.total ? 100.0 * double(pc.correct) / double(pc.total) : 0.0;
   r.accuracy = 100.0 * double(r.correct) / double(r.total);

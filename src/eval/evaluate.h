@@ -53,6 +53,11 @@ struct EvalOptions {
 EvalResult evaluate(const Graph& g, const Dataset& d, const EvalOptions& opts = {});
 EvalResult evaluate(Engine& engine, Layout layout, const Dataset& d, const EvalOptions& opts = {});
 
+// Accuracy of per-sample predictions against labels (same length, each in [0, num_classes)), per class named
+// by class_names when it has num_classes entries, else "0", "1", ...
+EvalResult score_predictions(const std::vector<int>& labels, const std::vector<int>& predicted, int num_classes,
+                             const std::vector<std::string>& class_names);
+
 // Percent of images whose predictions agree.
 double agreement_percent(const std::vector<int>& a, const std::vector<int>& b);
 // Indices where the predictions differ.

@@ -47,10 +47,11 @@ Tensor source_batch(const DataSource& s, std::span<const int64_t> indices) {
   return t;
 }
 
-double run_source(Engine& engine, const DataSource& s, int64_t batch, bool progress, const BatchOutputs& fn) {
+double run_source(Engine& engine, const DataSource& s, const EvalOptions& opts, const BatchOutputs& fn) {
+  const int64_t batch = opts.batch;
   check(batch > 0, "batch must be > 0");
   std::optional<Progress> bar;
-  if (progress) bar.emplace("eval", s.count());
+  if (opts.progress) bar.emplace(opts.progress_label, s.count());
   double engine_seconds = 0;
   std::vector<int64_t> idx;
   for (int64_t first = 0; first < s.count(); first += batch) {
@@ -61,7 +62,7 @@ double run_source(Engine& engine, const DataSource& s, int64_t batch, bool progr
     const auto e0 = std::chrono::steady_clock::now();
     const std::vector<Tensor> out = engine.run(x);
     engine_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
-    fn(first, n, out);
+    fn(first, n, x, out);
     if (bar) bar->advance(n);
   }
   if (bar) bar->finish();
@@ -91,25 +92,18 @@ EvalResult evaluate(Engine& engine, const DataSource& s, const EvalOptions& opts
   r.predicted.resize(size_t(s.count()));
   const auto t0 = std::chrono::steady_clock::now();
   const double engine_seconds =
-      run_source(engine, s, opts.batch, opts.progress, [&](int64_t first, int64_t n, const std::vector<Tensor>& out) {
+      run_source(engine, s, opts, [&](int64_t first, int64_t n, const Tensor&, const std::vector<Tensor>& out) {
         check(!out.empty(), "model produced no output");
         const std::vector<int> top = top1_rows(out[0], n);
         std::copy(top.begin(), top.end(), r.predicted.begin() + first);
       });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.images_per_second = engine_seconds > 0 ? double(s.count()) / engine_seconds : 0;
-  r.per_class.resize(size_t(s.num_classes()));
-  const std::vector<std::string>& names = s.class_names();
-  for (size_t c = 0; c < r.per_class.size(); ++c)
-    r.per_class[c].class_name = names.size() == r.per_class.size() ? names[c] : std::to_string(c);
-  for (int64_t i = 0; i < r.total; ++i) {
-    auto& pc = r.per_class[size_t(r.labels[size_t(i)])];
-    ++pc.total;
-    if (r.predicted[size_t(i)] == r.labels[size_t(i)]) ++pc.correct, ++r.correct;
-  }
-  for (auto& pc : r.per_class) pc.accuracy = pc.total ? 100.0 * double(pc.correct) / double(pc.total) : 0.0;
-  r.accuracy = 100.0 * double(r.correct) / double(r.total);
-  return r;
+  EvalResult scored = score_predictions(r.labels, r.predicted, s.num_classes(), s.class_names());
+  scored.backend = r.backend;
+  scored.seconds = r.seconds;
+  scored.images_per_second = r.images_per_second;
+  return scored;
 }
 
 }  // namespace tinyptq

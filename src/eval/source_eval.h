@@ -26,10 +26,12 @@ void check_fits_model(const DataSource& s, const Graph& g, const std::string& mo
 // [indices.size(), sample...] floats.
 Tensor source_batch(const DataSource& s, std::span<const int64_t> indices);
 
-// Runs all samples in order, `batch` at a time; fn(first, n, outputs) sees every batch's outputs.
-using BatchOutputs = std::function<void(int64_t first, int64_t n, const std::vector<Tensor>& outputs)>;
-// Returns the engine's seconds (excluding data preparation).
-double run_source(Engine& engine, const DataSource& s, int64_t batch, bool progress, const BatchOutputs& fn);
+// Runs all samples in order, opts.batch at a time (a progress bar under opts.progress_label when
+// opts.progress); fn(first, n, input, outputs) sees every batch's input and outputs.
+using BatchOutputs =
+    std::function<void(int64_t first, int64_t n, const Tensor& input, const std::vector<Tensor>& outputs)>;
+// Returns the engine's seconds (excluding data preparation and fn).
+double run_source(Engine& engine, const DataSource& s, const EvalOptions& opts, const BatchOutputs& fn);
 
 // Index of the largest of each row of out (shape [n, ...]): the top-1 class per sample.
 std::vector<int> top1_rows(const Tensor& out, int64_t n);
