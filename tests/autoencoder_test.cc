@@ -20,6 +20,7 @@
 #include "onnx/onnx_writer.h"
 #include "ort/ort_runner.h"
 #include "quant/requant.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
@@ -27,71 +28,9 @@ namespace {
 
 using namespace tinyptq::testing;
 
-constexpr int64_t kFeatures = 640;
-
-Graph autoencoder(uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::uniform_real_distribution<double> uni(0.0, 1.0);
-  Graph g;
-  g.name = "autoencoder";
-  g.inputs = {{"input", DType::kFloat32, {-1, kFeatures}}};
-  const std::vector<int64_t> widths = {kFeatures, 128, 128, 128, 128, 8, 128, 128, 128, 128, kFeatures};
-  std::string x = "input";
-  for (size_t l = 0; l + 1 < widths.size(); ++l) {
-    const int64_t in = widths[l], out = widths[l + 1];
-    const std::string n = "dense" + std::to_string(l);
-    std::vector<float> w(static_cast<size_t>(in * out)), b(static_cast<size_t>(out));
-    const double he = std::sqrt(2.0 / double(in));
-    for (auto& v : w) v = float(normal(rng) * he);
-    for (auto& v : b) v = float(0.05 * normal(rng));
-    g.initializers[n + "/kernel"] = Tensor::from_floats({out, in}, std::move(w));
-    g.initializers[n + "/bias"] = Tensor::from_floats({out}, std::move(b));
-    Node gemm{Op::kGemm, n, {x, n + "/kernel", n + "/bias"}, {n + "_out"}, Attrs{}};
-    gemm.attrs.trans_b = true;
-    g.nodes.push_back(gemm);
-    x = n + "_out";
-    if (l + 2 == widths.size()) break;  // the last Dense has no BatchNorm / ReLU
-    const size_t channels = static_cast<size_t>(out);
-    std::vector<float> gamma(channels), beta(channels), mean(channels), var(channels);
-    for (int64_t c = 0; c < out; ++c) {
-      gamma[size_t(c)] = float(0.5 + uni(rng));
-      beta[size_t(c)] = float(0.1 * normal(rng));
-      mean[size_t(c)] = float(0.2 * normal(rng));
-      var[size_t(c)] = float(0.5 + 1.5 * uni(rng));
-    }
-    const std::string bn = n + "_bn";
-    g.initializers[bn + "/gamma"] = Tensor::from_floats({out}, std::move(gamma));
-    g.initializers[bn + "/beta"] = Tensor::from_floats({out}, std::move(beta));
-    g.initializers[bn + "/mean"] = Tensor::from_floats({out}, std::move(mean));
-    g.initializers[bn + "/var"] = Tensor::from_floats({out}, std::move(var));
-    g.nodes.push_back({Op::kBatchNormalization, bn,
-                       {x, bn + "/gamma", bn + "/beta", bn + "/mean", bn + "/var"}, {bn + "_out"}, Attrs{}});
-    g.nodes.push_back({Op::kRelu, n + "_relu", {bn + "_out"}, {n + "_relu_out"}, Attrs{}});
-    x = n + "_relu_out";
-  }
-  g.outputs = {{x, DType::kFloat32, {-1, kFeatures}}};
-  g.validate_and_sort();
-  return g;
-}
-
-// Log-mel-like frames (bounded, normalized features): a few smooth spectral shapes mixed per sample with
-// bounded weights, plus noise.
-Tensor frames(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::uniform_real_distribution<double> mix(-1.5, 1.5);
-  std::vector<float> v(static_cast<size_t>(n * kFeatures));
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = mix(rng), b = mix(rng), c = mix(rng);
-    for (int64_t f = 0; f < kFeatures; ++f) {
-      const double t = double(f % 128) / 128.0;
-      v[size_t(i * kFeatures + f)] =
-          float(a * std::sin(3.0 * t) + b * std::cos(7.0 * t) + c * t + 0.3 * normal(rng));
-    }
-  }
-  return Tensor::from_floats({n, kFeatures}, std::move(v));
-}
+constexpr int64_t kFeatures = kAutoencoderFeatures;
+Graph autoencoder(uint32_t seed) { return autoencoder_model(seed); }
+Tensor frames(int64_t n, uint32_t seed) { return autoencoder_frames(n, seed); }
 
 double sqnr_db(const std::vector<float>& ref, const std::vector<float>& out) {
   double signal = 0, noise = 0;

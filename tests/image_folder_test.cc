@@ -17,6 +17,7 @@
 #include "data/image_encode.h"
 #include "data/image_resize.h"
 #include "data/open_source.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
@@ -344,20 +345,9 @@ TEST(ImageFolder, BadInputIsAnErrorNamingTheFile) {
 
 // The first n test images as DIR/<class name>/<index>.png, each pixel repeated `scale` x `scale` times.
 void write_cifar_pngs(const std::string& dir, int64_t n, int scale) {
-  const Dataset d = load_cifar10(testing::cifar_dir(), Split::kTest, n);
-  for (int64_t k = 0; k < n; ++k) {
-    const int s = 32 * scale;
-    std::vector<uint8_t> rgb(size_t(s * s * 3));
-    const uint8_t* img = d.image(k);
-    for (int y = 0; y < s; ++y)
-      for (int x = 0; x < s; ++x)
-        for (int c = 0; c < 3; ++c) rgb[size_t((y * s + x) * 3 + c)] = img[c * 1024 + (y / scale) * 32 + x / scale];
-    char name[32];
-    std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(k));
-    const std::string cls = dir + "/" + d.class_names[d.labels[size_t(k)]];
-    fs::create_directories(cls);
-    write_bytes(cls + "/" + name, rgb_png(s, s, rgb));
-  }
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) all[size_t(k)] = k;
+  testing::write_cifar_png_folder(load_cifar10(testing::cifar_dir(), Split::kTest, n), all, dir, scale);
 }
 
 // The per-class and overall rows of the eval table (the header line names the data path).

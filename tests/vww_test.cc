@@ -4,6 +4,8 @@
 // the 1,000 test images: top-1 agreement with FP32, output SQNR, and ONNX Runtime running the QDQ model.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include "quant/requant.h"
 #include "onnx/onnx_reader.h"
 #include "ort/ort_runner.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
@@ -40,24 +43,11 @@ struct Fixture {
   std::string onnx, train_png, test_png;
 };
 
-// CIFAR-10 images [first per class...] as DIR/<index>_<class>/<k>.png.
+// CIFAR-10 images as DIR/<index>_<class>/<k>.png; every class folder exists, even one left empty.
 void write_png_folder(const Dataset& d, const std::vector<int64_t>& indices, const std::string& dir) {
-  ::mkdir(dir.c_str(), 0777);
   for (int c = 0; c < Dataset::kNumClasses; ++c)
-    ::mkdir((dir + "/" + std::to_string(c) + "_" + d.class_names[size_t(c)]).c_str(), 0777);
-  for (int64_t k : indices) {
-    const uint8_t* chw = d.image(k);
-    std::vector<uint16_t> hwc(3072);
-    for (int y = 0; y < 32; ++y)
-      for (int x = 0; x < 32; ++x)
-        for (int ch = 0; ch < 3; ++ch) hwc[size_t((y * 32 + x) * 3 + ch)] = chw[ch * 1024 + y * 32 + x];
-    PngSpec s;
-    s.height = s.width = 32;
-    char name[32];
-    std::snprintf(name, sizeof name, "/%05lld.png", static_cast<long long>(k));
-    const int label = d.labels[size_t(k)];
-    write_bytes(dir + "/" + std::to_string(label) + "_" + d.class_names[size_t(label)] + name, encode_png(s, hwc));
-  }
+    std::filesystem::create_directories(dir + "/" + std::to_string(c) + "_" + d.class_names[size_t(c)]);
+  write_cifar_png_folder(d, indices, dir, 1, true);
 }
 
 Fixture& fixture() {

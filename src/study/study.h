@@ -36,6 +36,10 @@ struct StudyResults {
   std::vector<ConfigResult> configs;  // plan order
   double wall_seconds = 0;            // timing
   std::vector<StageTime> stages;      // timing, in run order
+  bool cifar = true;          // a CIFAR-10 directory (train split calibrates, test split evaluates)
+  bool labelled = true;       // false: accuracy is top-1 agreement with FP32 (the data has no labels)
+  bool calib_is_test = false;  // calibration drawn from the evaluation data (no --calib-data)
+  int64_t calib_images = 0;    // the shared calibration set's size
 };
 
 // Runs (or, with --resume, completes) the study and writes the four output files. Returns the results.

@@ -25,7 +25,7 @@ std::string study_html(const StudyResults& r) {
   report::HtmlPage page("tinyptq study");
   page.paragraph("Model " + r.options.model + " on " + r.options.data + ": FP32 " + f2(r.fp32.accuracy) + "% (" +
                  std::to_string(r.fp32.correct) + "/" + std::to_string(r.fp32.total) + "), " + kb(r.fp32.model_bytes) +
-                 ". Accuracy from tinyptq's integer engine; agreement = share of images with the FP32 top-1.");
+                 "; " + data_sentence(r) + " " + accuracy_sentence(r));
 
   const Recommendation rec = recommend(r);
   page.heading("Recommendation");
@@ -48,7 +48,7 @@ std::string study_html(const StudyResults& r) {
                  "the noise (p >= 0.05). The highlighted row is the recommendation.");
   std::vector<std::vector<std::string>> rows = {{"FP32", "float32", f2(r.fp32.accuracy),
                                                  ci(stats::wilson_interval(r.fp32.correct, r.fp32.total)), "+0.00", "-",
-                                                 "100.00", "-", kb(r.fp32.model_bytes), "1.00x"}};
+                                                 "100.00", "-", "inf", kb(r.fp32.model_bytes), "1.00x"}};
   int highlight = -1;
   for (const auto& c : r.configs)
     if (c.group == "preset" || c.group == "matrix") {
@@ -57,10 +57,11 @@ std::string study_html(const StudyResults& r) {
       rows.push_back({c.label, data_types(c) + " (" + c.act_method + ")", f2(c.accuracy), ci(st.accuracy_ci),
                       sgn(c.delta) + (st.significant ? "" : " ~"),
                       std::to_string(st.vs_fp32.b) + "/" + std::to_string(st.vs_fp32.c) + ", p=" + pval(st.vs_fp32.p),
-                      f2(c.agreement), ci(st.agreement_ci), kb(c.model_bytes), f2(c.size_reduction) + "x"});
+                      f2(c.agreement), ci(st.agreement_ci), sqnr_text(c.sqnr_db), kb(c.model_bytes),
+                      f2(c.size_reduction) + "x"});
     }
   page.table({"configuration", "data types", "accuracy %", "95% CI", "Δ pp", "McNemar b/c, p", "agreement %",
-              "agr. 95% CI", "size", "reduction"},
+              "agr. 95% CI", "SQNR dB", "size", "reduction"},
              rows, highlight);
   page.paragraph(kMatrixTypeNote);
 
@@ -83,7 +84,10 @@ std::string study_html(const StudyResults& r) {
   page.figure(report::grouped_bar_svg("Per-class accuracy Δ vs FP32", r.fp32.class_names, series,
                                       {"Δ accuracy vs FP32 (pp)", false, std::nullopt, std::nullopt, "%+.1f"}),
               "Per-class test accuracy of each preset minus FP32's (FP32 per class, %: " + fp32_classes +
-                  "). About 100 test images per class, so one image is 1 pp.");
+                  "). About " + std::to_string(r.fp32.total / int64_t(std::max<size_t>(1, r.fp32.class_names.size()))) +
+                  " test samples per class, so one sample is about " +
+                  report::format_number(100.0 * double(std::max<size_t>(1, r.fp32.class_names.size())) /
+                                            double(std::max<int64_t>(1, r.fp32.total)), "%.1f") + " pp.");
 
   // Bits heatmaps.
   for (const auto& g : bits_grids(r)) {

@@ -25,18 +25,15 @@ std::vector<std::string> comparison_row(const StudyResults& r, const ConfigResul
   return {c.label, data_types(c), c.act_method, f2(c.accuracy), ci(st.accuracy_ci),
           sgn(c.delta) + (st.significant ? "" : " ~"),
           std::to_string(st.vs_fp32.b) + "/" + std::to_string(st.vs_fp32.c) + ", p=" + pval(st.vs_fp32.p),
-          f2(c.agreement), ci(st.agreement_ci), std::to_string(c.flipped.size()), kb(c.model_bytes),
+          f2(c.agreement), ci(st.agreement_ci), std::to_string(c.flipped.size()), sqnr_text(c.sqnr_db), kb(c.model_bytes),
           f2(c.size_reduction) + "x", kb(c.packed_weight_bytes)};
 }
 }  // namespace
 
 std::string study_markdown(const StudyResults& r) {
   std::string md = "# tinyptq study\n\n";
-  md += "Model `" + r.options.model + "`, data `" + r.options.data + "`; test split " + std::to_string(r.fp32.total) +
-        " images; calibration " + std::to_string(r.options.calib_per_class * 10) +
-        " training images, stratified (`calibration.json`, seed " + std::to_string(r.options.seed) + ").\n";
-  md += "Accuracy is top-1 on the test split from tinyptq's integer engine; agreement is the share of images whose "
-        "top-1 equals the FP32 model's; flipped counts the others.\n\n";
+  md += "Model `" + r.options.model + "`, data `" + r.options.data + "`; " + data_sentence(r) + "\n";
+  md += accuracy_sentence(r) + "\n\n";
   md += "FP32 baseline: **" + f2(r.fp32.accuracy) + "%** (" + std::to_string(r.fp32.correct) + "/" +
         std::to_string(r.fp32.total) + "), " + kb(r.fp32.model_bytes) + ", " + std::to_string(r.fp32.parameters) +
         " parameters.\n\n";
@@ -46,11 +43,11 @@ std::string study_markdown(const StudyResults& r) {
         "two-sided binomial on b + c). A Δ marked `~` is inside the noise (p >= 0.05).\n\n";
   const std::vector<std::string> header = {"configuration", "data types", "act. calibration", "accuracy %", "95% CI",
                                            "Δ vs FP32 (pp)", "McNemar b/c, p", "agreement %", "agr. 95% CI", "flipped",
-                                           "size", "reduction", "packed weights"};
-  const std::vector<char> align = {'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'};
+                                           "SQNR dB", "size", "reduction", "packed weights"};
+  const std::vector<char> align = {'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'};
   std::vector<std::vector<std::string>> rows = {{"FP32", "float32", "-", f2(r.fp32.accuracy),
                                                  ci(stats::wilson_interval(r.fp32.correct, r.fp32.total)), "+0.00", "-",
-                                                 "100.00", "-", "0", kb(r.fp32.model_bytes), "1.00x",
+                                                 "100.00", "-", "0", "inf", kb(r.fp32.model_bytes), "1.00x",
                                                  kb(r.fp32.packed_weight_bytes)}};
   for (const auto* c : group_results(r, "preset")) rows.push_back(comparison_row(r, *c));
   md += "## Comparison\n\n" + report::markdown_table(header, rows, align) + "\n";

@@ -38,6 +38,8 @@ std::string study_json(const StudyResults& r) {
   j["quick"] = r.options.quick;
   j["test_limit"] = r.options.test_limit;
   j["calibration_lockfile"] = "calibration.json";
+  j["labelled"] = r.labelled;  // false: accuracy fields are top-1 agreement with FP32
+  if (!r.cifar) j["calibration_from_evaluation_data"] = r.calib_is_test;
   j["fp32"] = {{"correct", r.fp32.correct},
                {"total", r.fp32.total},
                {"accuracy", r.fp32.accuracy},

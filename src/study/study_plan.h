@@ -11,6 +11,9 @@ namespace tinyptq {
 
 struct StudyOptions {
   std::string model, data, out_dir;
+  // Non-CIFAR data (docs/data.md): --data's format and labels, and an optional separate calibration source.
+  std::string data_format = "auto", labels;
+  std::string calib_data, calib_data_format = "auto", calib_labels;
   int jobs = 2;
   bool quick = false;
   bool resume = false;

@@ -1,5 +1,8 @@
 #include "study/study_result.h"
 
+#include <cmath>
+#include <limits>
+
 #include "core/error.h"
 
 namespace tinyptq {
@@ -25,6 +28,11 @@ nlohmann::ordered_json result_to_json(const ConfigResult& r, bool with_timing) {
   j["accuracy"] = r.accuracy;
   j["delta_vs_fp32"] = r.delta;
   j["agreement_with_fp32"] = r.agreement;
+  if (std::isfinite(r.sqnr_db))
+    j["output_sqnr_db"] = r.sqnr_db;
+  else
+    j["output_sqnr_db"] = r.sqnr_db > 0 ? "inf" : "-inf";  // JSON has no infinity
+  j["output_cosine"] = r.mean_cosine;
   j["per_class_accuracy"] = r.per_class_accuracy;
   j["per_class_delta"] = r.per_class_delta;
   j["flipped_images"] = r.flipped;
@@ -65,6 +73,10 @@ ConfigResult result_from_json(const nlohmann::json& j) {
     r.accuracy = j.at("accuracy");
     r.delta = j.at("delta_vs_fp32");
     r.agreement = j.at("agreement_with_fp32");
+    const auto& sq = j.at("output_sqnr_db");
+    r.sqnr_db = sq.is_string() ? (sq.get<std::string>() == "inf" ? 1.0 : -1.0) * std::numeric_limits<double>::infinity()
+                               : sq.get<double>();
+    r.mean_cosine = j.at("output_cosine");
     r.per_class_accuracy = j.at("per_class_accuracy").get<std::vector<double>>();
     r.per_class_delta = j.at("per_class_delta").get<std::vector<double>>();
     r.flipped = j.at("flipped_images").get<std::vector<int64_t>>();

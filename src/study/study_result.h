@@ -19,6 +19,8 @@ struct ConfigResult {
   uint64_t calib_seed = 0;
   int64_t correct = 0, total = 0;
   double accuracy = 0, delta = 0, agreement = 0;  // percent, percentage points, percent
+  // Output fidelity against FP32 over every test sample (eval/fidelity.h): SQNR in dB, mean cosine.
+  double sqnr_db = 0, mean_cosine = 0;
   std::vector<double> per_class_accuracy, per_class_delta;
   std::vector<int64_t> flipped;                   // test images whose top-1 differs from FP32
   std::vector<int> flipped_predicted;             // this configuration's top-1 on those images (same order)

@@ -15,10 +15,12 @@
 #include "engine/int_engine.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"
+#include "eval/source_eval.h"
 #include "onnx/onnx_writer.h"
 #include "quant/prepare_graph.h"
 #include "quant/quantizer.h"
 #include "study/study.h"
+#include "study/study_data.h"
 #include "study/study_output.h"
 
 namespace tinyptq {
@@ -39,8 +41,7 @@ const char* container_str(Container c) { return c == Container::kInt8 ? "int8" :
 // Calibrations shared between configurations, built on first use and dropped after their last user.
 class CalibrationPool {
  public:
-  CalibrationPool(const Graph& model, const Dataset& train, Layout layout, const Preprocess& pre)
-      : model_(model), train_(train), layout_(layout), pre_(pre) {}
+  CalibrationPool(const Graph& model, const StudyData& data) : model_(model), data_(data) {}
 
   void expect(const StudyConfig& c) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -62,8 +63,8 @@ class CalibrationPool {
     }
     if (build) {
       try {
-        CalibrationSet cs = stratified_sample(train_, c.calib_per_class, c.calib_seed);
-        Tensor inputs = image_batch(train_, cs.indices, layout_, pre_);
+        const CalibrationSet cs = study_calibration_draw(data_, c.calib_per_class, c.calib_seed);
+        Tensor inputs = source_batch(*data_.calib, cs.indices);
         promise.set_value(std::make_shared<const Calibration>(model_, std::move(inputs), c.recipe.cross_layer_equalization));
       } catch (...) {
         promise.set_exception(std::current_exception());
@@ -88,9 +89,7 @@ class CalibrationPool {
            (c.recipe.cross_layer_equalization ? "cle" : "plain");
   }
   const Graph& model_;
-  const Dataset& train_;
-  Layout layout_;
-  Preprocess pre_;
+  const StudyData& data_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
 };
@@ -116,8 +115,9 @@ int64_t packed_weight_bytes(const QuantizeResult& q) {
   return (bits + 7) / 8;
 }
 
-ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Dataset& test, Layout layout,
-                        const Preprocess& pre, const Fp32Baseline& fp32, const std::string& out_dir) {
+ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const StudyData& data,
+                        const Fp32Baseline& fp32, const std::vector<std::vector<Tensor>>& fp32_outputs,
+                        const std::string& out_dir) {
   QuantizeOptions qo;
   qo.sqnr_images = c.group == "preset" ? 128 : 0;
   QuantizeResult q = quantize(calib, c.recipe, qo);
@@ -132,8 +132,8 @@ ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Da
   } adapter(engine);
   EvalOptions eo;
   eo.progress = false;
-  eo.preprocess = pre;
-  EvalResult r = evaluate(adapter, layout, test, eo);
+  const StudyEval se = evaluate_on(data, adapter, eo, &fp32_outputs, &fp32.predicted, false);
+  const EvalResult& r = se.eval;
 
   ConfigResult out;
   out.name = c.name;
@@ -156,6 +156,8 @@ ConfigResult run_config(const StudyConfig& c, const Calibration& calib, const Da
   out.accuracy = r.accuracy;
   out.delta = r.accuracy - fp32.accuracy;
   out.agreement = agreement_percent(r.predicted, fp32.predicted);
+  out.sqnr_db = se.fidelity.sqnr_db;
+  out.mean_cosine = se.fidelity.mean_cosine;
   out.flipped = flipped_images(r.predicted, fp32.predicted);
   for (int64_t i : out.flipped) out.flipped_predicted.push_back(r.predicted[size_t(i)]);
   for (size_t k = 0; k < r.per_class.size(); ++k) {
@@ -188,11 +190,10 @@ StudyResults run_study(const StudyOptions& opts) {
   res.options = opts;
   // Every input is validated before the output directory exists: a bad model or data set leaves nothing.
   Graph model = load_model(opts.model);
-  const Layout layout = input_layout(model);
-  const Preprocess pre = parse_preprocess(opts.preprocess);
-  Dataset train = load_cifar10(opts.data, Split::kTrain);
-  check(opts.test_limit >= 0, "--test-limit must be >= 0");
-  Dataset test = load_cifar10(opts.data, Split::kTest, opts.test_limit > 0 ? opts.test_limit : -1);
+  const StudyData data = open_study_data(opts, model);
+  res.cifar = data.cifar;
+  res.labelled = data.labelled;
+  res.calib_is_test = data.calib_is_test;
 
   stage_done("load model and data");
   fs::create_directories(opts.out_dir + "/models");
@@ -201,15 +202,19 @@ StudyResults run_study(const StudyOptions& opts) {
   const int64_t fp32_bytes = save_onnx(model, fp32_path);
 
   // The shared calibration lockfile.
-  CalibrationSet lock = stratified_sample(train, opts.calib_per_class, opts.seed);
+  const CalibrationSet lock = study_calibration_draw(data, opts.calib_per_class, opts.seed);
+  res.calib_images = int64_t(lock.indices.size());
   save_calibration_lock(lock, opts.out_dir + "/calibration.json");
 
-  // FP32 baseline.
+  // FP32 baseline; its outputs are every configuration's fidelity reference.
+  std::vector<std::vector<Tensor>> fp32_outputs;
   {
     EvalOptions eo;
-    eo.preprocess = pre;
     eo.progress_label = "FP32 baseline";
-    EvalResult r = evaluate(model, test, eo);
+    auto engine = make_engine(model, 1);
+    StudyEval se = evaluate_on(data, *engine, eo, nullptr, nullptr, true);
+    fp32_outputs = std::move(se.outputs);
+    const EvalResult& r = se.eval;
     Fp32Baseline& b = res.fp32;
     b.model_path = opts.model;
     b.correct = r.correct;
@@ -257,7 +262,7 @@ StudyResults run_study(const StudyOptions& opts) {
     std::cerr << "study: --resume: " << std::count(done.begin(), done.end(), true) << " of " << plan.size()
               << " configurations already finished in " << opts.out_dir << "/results.d\n";
   }
-  CalibrationPool pool(model, train, layout, pre);
+  CalibrationPool pool(model, data);
   for (size_t k = 0; k < plan.size(); ++k)
     if (!done[k]) pool.expect(plan[k]);
 
@@ -291,7 +296,7 @@ StudyResults run_study(const StudyOptions& opts) {
       try {
         const auto c0 = Clock::now();
         auto calib = pool.acquire(plan[k]);
-        res.configs[k] = run_config(plan[k], *calib, test, layout, pre, res.fp32, opts.out_dir);
+        res.configs[k] = run_config(plan[k], *calib, data, res.fp32, fp32_outputs, opts.out_dir);
         calib.reset();
         pool.release(plan[k]);
         config_seconds[k] = std::chrono::duration<double>(Clock::now() - c0).count();

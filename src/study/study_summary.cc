@@ -110,6 +110,34 @@ std::string pct(double v) { return report::format_number(v, "%.2f") + "%"; }
 std::string kb(int64_t b) { return report::format_number(double(b) / 1000.0, "%.1f") + " kB"; }
 }  // namespace
 
+namespace {
+// Without labels, top-1 agreement says little about regression or autoencoder outputs: the configurations
+// within kSqnrTieDb of the highest output SQNR count as equal, and the smallest packed weights among them wins
+// (plan order on exact ties).
+constexpr double kSqnrTieDb = 0.5;
+
+Recommendation recommend_by_sqnr(const StudyResults& r, Recommendation rec) {
+  const ConfigResult* top = nullptr;
+  for (const auto& c : r.configs)
+    if (is_candidate(c) && (!top || c.sqnr_db > top->sqnr_db)) top = &c;
+  const ConfigResult* pick = nullptr;
+  int tied = 0;
+  for (const auto& c : r.configs) {
+    if (!is_candidate(c) || c.sqnr_db < top->sqnr_db - kSqnrTieDb) continue;
+    ++tied;
+    if (!pick || c.packed_weight_bytes < pick->packed_weight_bytes) pick = &c;
+  }
+  rec.indistinguishable = tied;
+  rec.recommended = pick;
+  rec.reason = "the data has no labels, so configurations are ranked by output SQNR against FP32: `" + top->name +
+               "` has the highest (" + report::format_number(top->sqnr_db, "%.1f") + " dB); " +
+               std::to_string(tied - 1) + " others are within " + report::format_number(kSqnrTieDb, "%.1f") +
+               " dB of it, and `" + pick->name + "` has the smallest packed weights among them (" +
+               kb(pick->packed_weight_bytes) + ", " + report::format_number(pick->sqnr_db, "%.1f") + " dB)";
+  return rec;
+}
+}  // namespace
+
 Recommendation recommend(const StudyResults& r) {
   Recommendation rec;
   for (const auto& c : r.configs) {
@@ -128,6 +156,7 @@ Recommendation recommend(const StudyResults& r) {
     if (!rec.best_speed || c.images_per_second > rec.best_speed->images_per_second) rec.best_speed = &c;
   }
   if (!rec.best_accuracy) return rec;
+  if (!r.labelled) return recommend_by_sqnr(r, rec);
 
   // Candidates statistically indistinguishable from the most accurate configuration, then the tie-breaks.
   const ConfigResult& top = *rec.best_accuracy;
@@ -209,6 +238,35 @@ nlohmann::ordered_json summary_json(const StudyResults& r) {
                          {"indistinguishable_from_best_accuracy", rec.indistinguishable},
                          {"reason", rec.reason}};
   return j;
+}
+
+std::string data_sentence(const StudyResults& r) {
+  const std::string calib = std::to_string(r.calib_images);
+  if (r.cifar)
+    return "test split " + std::to_string(r.fp32.total) + " images; calibration " + calib +
+           " training images, stratified (`calibration.json`, seed " + std::to_string(r.options.seed) + ").";
+  const std::string from = r.calib_is_test ? "drawn from the evaluation data itself (no `--calib-data`: calibration "
+                                             "and evaluation overlap)"
+                                           : "from `" + r.options.calib_data + "`";
+  return "evaluation on " + std::to_string(r.fp32.total) + " samples" + (r.labelled ? "" : " without labels") +
+         "; calibration " + calib + " samples " + from + " (`calibration.json`, seed " + std::to_string(r.options.seed) +
+         ").";
+}
+
+std::string accuracy_sentence(const StudyResults& r) {
+  const std::string sqnr = " Output SQNR is 10·log10(Σ fp32² / Σ (fp32 − q)²) over every output element of every "
+                           "sample: the fidelity measure for regression and autoencoder models.";
+  if (!r.labelled)
+    return "The data has no labels, so every accuracy below is top-1 agreement with FP32 (FP32 = 100 % by "
+           "construction; the McNemar b counts the flipped samples)." + sqnr;
+  return "Accuracy is top-1 on the " + std::string(r.cifar ? "test split" : "evaluation data") +
+         " from tinyptq's integer engine; agreement is the share of samples whose top-1 equals the FP32 model's; "
+         "flipped counts the others." + sqnr;
+}
+
+std::string sqnr_text(double db) {
+  if (std::isinf(db)) return db > 0 ? "inf" : "-inf";
+  return report::format_number(db, "%.1f");
 }
 
 }  // namespace tinyptq

@@ -69,4 +69,11 @@ inline constexpr const char* kMatrixTypeNote =
 // "W8 int8 per-channel / A8 uint8" style data-type string of a configuration.
 std::string data_types(const ConfigResult& c);
 
+// One sentence on what was evaluated and calibrated on (CIFAR-10 splits, or any data source), and one on
+// what "accuracy" and "agreement" mean for this data (without labels, accuracy is agreement with FP32).
+std::string data_sentence(const StudyResults& r);
+std::string accuracy_sentence(const StudyResults& r);
+// "inf" for identical outputs, else %.1f.
+std::string sqnr_text(double db);
+
 }  // namespace tinyptq
