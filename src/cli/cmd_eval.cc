@@ -59,7 +59,8 @@ void run_eval(const EvalArgs& a) {
   } else {
     const auto source = open_data_source(with_model_image_size(spec, g), source_layout(g), opts.preprocess);
     check_fits_model(*source, g, a.model);
-    check(!source->labels().empty(), a.data + ": the data has no labels; pass --labels FILE.npy (or a .npz with 'y')");
+    check(!source->labels().empty(), a.data + ": the data has no labels; pass --labels FILE.npy (or a .npz with 'y'), or --reference FP32.onnx "
+                                         "to measure fidelity instead");
     try {
       auto engine = make_engine(g, a.threads, kind);
       r = evaluate(*engine, *source, opts);
@@ -122,17 +123,8 @@ void run_reference_eval(const EvalArgs& a, const Graph& g, const DataSpec& spec,
   const auto source = open_for_model(spec, g, a.model, opts.preprocess);
   check_fits_model(*source, g, a.model);
   check_fits_model(*source, ref, a.reference);
-  std::unique_ptr<Engine> engine, ref_engine;
-  try {
-    engine = make_engine(g, a.threads, kind);
-  } catch (const Error& e) {
-    throw Error(a.model + ": " + e.what());
-  }
-  try {
-    ref_engine = make_engine(ref, a.threads);
-  } catch (const Error& e) {
-    throw Error(a.reference + ": " + e.what());
-  }
+  const auto engine = make_engine_for(g, a.model, a.threads, kind);
+  const auto ref_engine = make_engine_for(ref, a.reference, a.threads);
   std::vector<std::string> names;
   for (const auto& o : g.outputs) names.push_back(o.name);
   ReferenceResult rr;

@@ -21,15 +21,6 @@ struct RobustnessArgs {
   uint64_t seed = 0;
 };
 
-// The engine for a model file; its errors name the file.
-std::unique_ptr<Engine> engine_for(const Graph& g, const std::string& path, int threads) {
-  try {
-    return make_engine(g, threads);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-}
-
 void run_robustness(const RobustnessArgs& a) {
   if (!a.json.empty()) check_writable(a.json);
   const Graph quantized = load_model(a.model);
@@ -52,8 +43,8 @@ void run_robustness(const RobustnessArgs& a) {
     opts.calibration = stratified_sample(train, a.calib_per_class, a.seed);
     opts.calibration.split = "train";
   }
-  auto q = engine_for(quantized, a.model, a.threads);
-  auto r = engine_for(reference, a.reference, a.threads);
+  auto q = make_engine_for(quantized, a.model, a.threads);
+  auto r = make_engine_for(reference, a.reference, a.threads);
   const std::vector<RobustnessRow> rows = measure_robustness(*q, *r, layout, train, test, opts);
 
   if (!a.json.empty()) {

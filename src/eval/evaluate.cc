@@ -48,6 +48,14 @@ std::unique_ptr<Engine> make_engine(const Graph& g, int threads, EngineKind kind
   return std::make_unique<Fp32Backend>(g, threads);
 }
 
+std::unique_ptr<Engine> make_engine_for(const Graph& g, const std::string& path, int threads, EngineKind kind) {
+  try {
+    return make_engine(g, threads, kind);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
 Tensor image_batch(const Dataset& d, int64_t first, int64_t n, Layout layout, const Preprocess& p) {
   Tensor t = Tensor::zeros(batch_shape(layout, n));
   images_to_floats(d, first, n, layout, p, t.f.data());

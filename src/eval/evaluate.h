@@ -27,6 +27,10 @@ enum class EngineKind { kAuto, kInteger, kFloat };  // auto: integer for QDQ gra
 std::unique_ptr<Engine> make_engine(const Graph& g, int threads = 1, EngineKind kind = EngineKind::kAuto,
                                     const int8::KernelTable* int8_kernels = nullptr);
 
+// make_engine for the model read from `path`: an engine error names the file.
+std::unique_ptr<Engine> make_engine_for(const Graph& g, const std::string& path, int threads = 1,
+                                        EngineKind kind = EngineKind::kAuto);
+
 struct ClassAccuracy {
   std::string class_name;
   int64_t correct = 0, total = 0;
