@@ -341,6 +341,27 @@ TEST(KerasImport, TinyModelStructure) {
   EXPECT_EQ(g.parameter_count(), 108 + 4 + 16 + 12 + 4 + 48 + 3);
 }
 
+// Activation('sigmoid' | 'hard_sigmoid' | 'hard_swish' | 'hard_silu') becomes the ONNX op; Keras 2's
+// hard_sigmoid clamp(0.2x + 0.5, 0, 1) is HardSigmoid with its ONNX defaults.
+TEST(KerasImport, GatedActivations) {
+  const std::pair<std::string, Op> cases[] = {{"sigmoid", Op::kSigmoid},
+                                              {"hard_sigmoid", Op::kHardSigmoid},
+                                              {"hard_swish", Op::kHardSwish},
+                                              {"hard_silu", Op::kHardSwish}};
+  for (const auto& [name, op] : cases) {
+    SCOPED_TRACE(name);
+    auto m = tiny_model();
+    find_layer(m, "relu").config["activation"] = name;
+    TempDir dir;
+    write_keras_h5(dir.file("m.h5"), m, "dense");
+    const Graph g = import_keras_h5(dir.file("m.h5"));
+    EXPECT_EQ(op_counts(g)[op], 1);
+    EXPECT_EQ(op_counts(g)[Op::kRelu], 0);
+    for (const Node& n : g.nodes)
+      if (n.op == Op::kHardSigmoid) EXPECT_TRUE(n.attrs.hard_alpha == 0.2f && n.attrs.hard_beta == 0.5f);
+  }
+}
+
 TEST(KerasImport, WeightLayoutsAreTransposed) {
   TempDir dir;
   const std::string path = dir.file("tiny.h5");

@@ -98,6 +98,9 @@ Shape infer_node(const Graph& graph, const Node& node, const std::map<std::strin
       check_scalar_input(shapes, node, 2, "max");
       return x;
     case Op::kRelu:
+    case Op::kSigmoid:
+    case Op::kHardSigmoid:
+    case Op::kHardSwish:
     case Op::kIdentity: return x;
     case Op::kAdd:
     case Op::kMul:

@@ -23,6 +23,7 @@ constexpr OpName kOpNames[] = {
     {Op::kReshape, "Reshape"}, {Op::kTranspose, "Transpose"}, {Op::kGemm, "Gemm"},
     {Op::kMatMul, "MatMul"}, {Op::kSoftmax, "Softmax"}, {Op::kIdentity, "Identity"},
     {Op::kQuantizeLinear, "QuantizeLinear"}, {Op::kDequantizeLinear, "DequantizeLinear"},
+    {Op::kSigmoid, "Sigmoid"}, {Op::kHardSigmoid, "HardSigmoid"}, {Op::kHardSwish, "HardSwish"},
 };
 }  // namespace
 

@@ -16,7 +16,7 @@ namespace tinyptq {
 enum class Op {
   kConv, kBatchNormalization, kRelu, kClip, kAdd, kMul, kSub, kAveragePool, kMaxPool,
   kGlobalAveragePool, kFlatten, kReshape, kTranspose, kGemm, kMatMul, kSoftmax, kIdentity,
-  kQuantizeLinear, kDequantizeLinear,
+  kQuantizeLinear, kDequantizeLinear, kSigmoid, kHardSigmoid, kHardSwish,
 };
 
 // ONNX op_type string for an Op, and the reverse (nullopt for unsupported types).
@@ -43,6 +43,7 @@ struct Attrs {
   float epsilon = 1e-5f;              // BatchNormalization
   float clip_min = -std::numeric_limits<float>::infinity();  // Clip (from inputs or attrs)
   float clip_max = std::numeric_limits<float>::infinity();
+  float hard_alpha = 0.2f, hard_beta = 0.5f;  // HardSigmoid: y = max(0, min(1, hard_alpha·x + hard_beta))
 };
 
 struct Node {

@@ -41,6 +41,12 @@ KerasValue ConvertContext::add_activation(KerasActivation act, const KerasValue&
     case KerasActivation::kSoftmax:
       attrs.axis = 1;
       return add_node(Op::kSoftmax, fresh(layer_name + "/Softmax"), {in.name}, attrs, output, in.shape);
+    case KerasActivation::kSigmoid:
+      return add_node(Op::kSigmoid, fresh(layer_name + "/Sigmoid"), {in.name}, attrs, output, in.shape);
+    case KerasActivation::kHardSigmoid:  // Attrs defaults alpha 0.2, beta 0.5 are Keras 2's hard_sigmoid
+      return add_node(Op::kHardSigmoid, fresh(layer_name + "/HardSigmoid"), {in.name}, attrs, output, in.shape);
+    case KerasActivation::kHardSwish:
+      return add_node(Op::kHardSwish, fresh(layer_name + "/HardSwish"), {in.name}, attrs, output, in.shape);
   }
   return in;
 }

@@ -110,19 +110,24 @@ KerasPadding get_padding(const KerasLayer& layer) {
   throw Error(layer_label(layer) + ": padding '" + p + "' is not supported (only 'same' and 'valid')");
 }
 
+constexpr const char* kActivations = "linear, relu, relu6, softmax, sigmoid, hard_sigmoid, hard_swish";
+
 KerasActivation get_activation(const KerasLayer& layer) {
   const json* v = field(layer, "activation");
   if (!v) return KerasActivation::kLinear;
   if (!v->is_string())
     throw Error(layer_label(layer) + ": activation " + v->dump().substr(0, 200) +
-                " is not supported (only linear, relu, relu6, softmax)");
+                " is not supported (only " + std::string(kActivations) + ")");
   std::string a = get_lower_string(layer, "activation", "linear");
   if (a == "linear") return KerasActivation::kLinear;
   if (a == "relu") return KerasActivation::kRelu;
   if (a == "relu6") return KerasActivation::kRelu6;
   if (a == "softmax") return KerasActivation::kSoftmax;
+  if (a == "sigmoid") return KerasActivation::kSigmoid;
+  if (a == "hard_sigmoid") return KerasActivation::kHardSigmoid;  // Keras 2: clamp(0.2x + 0.5, 0, 1)
+  if (a == "hard_swish" || a == "hard_silu") return KerasActivation::kHardSwish;
   throw Error(layer_label(layer) + ": activation '" + a +
-              "' is not supported (only linear, relu, relu6, softmax)");
+              "' is not supported (only " + kActivations + ")");
 }
 
 }  // namespace

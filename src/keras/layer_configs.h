@@ -13,7 +13,7 @@ namespace tinyptq {
 
 enum class KerasPadding { kValid, kSame };
 // Activations with an IR equivalent: Relu, Clip(0, 6), Softmax over the channel/feature axis.
-enum class KerasActivation { kLinear, kRelu, kRelu6, kSoftmax };
+enum class KerasActivation { kLinear, kRelu, kRelu6, kSoftmax, kSigmoid, kHardSigmoid, kHardSwish };
 
 using Pair = std::array<int64_t, 2>;  // (height, width)
 

@@ -396,6 +396,10 @@ Node ModelReader::read_node(const onnx::NodeProto& np, const std::string& name) 
         node.inputs.resize(1);
       }
       break;
+    case Op::kHardSigmoid:
+      a.hard_alpha = attrs.get_float("alpha", 0.2f);
+      a.hard_beta = attrs.get_float("beta", 0.5f);
+      break;
     case Op::kFlatten: a.axis = attrs.get_int("axis", 1); break;
     case Op::kSoftmax: a.axis = attrs.get_int("axis", opset_ >= 13 ? -1 : 1); break;
     case Op::kTranspose: {

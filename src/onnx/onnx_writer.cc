@@ -160,6 +160,10 @@ void ModelWriter::write_node(const Node& n, onnx::NodeProto* np) {
       if (has_max) np->add_input(scalar_initializer(base + "_max", a.clip_max));
       break;
     }
+    case Op::kHardSigmoid:
+      if (a.hard_alpha != 0.2f) add_float(np, "alpha", a.hard_alpha);
+      if (a.hard_beta != 0.5f) add_float(np, "beta", a.hard_beta);
+      break;
     case Op::kFlatten:
       if (a.axis != 1) add_int(np, "axis", a.axis);
       break;

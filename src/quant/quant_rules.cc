@@ -11,6 +11,9 @@ OpRule quant_rule(Op op) {
       return {QuantRole::kCompute, {0}, 1, -1, true};
     case Op::kAdd:
       return {QuantRole::kCompute, {0, 1}, -1, -1, true};
+    case Op::kSigmoid:
+    case Op::kHardSigmoid:
+    case Op::kHardSwish:
     case Op::kAveragePool:
     case Op::kGlobalAveragePool:
     case Op::kMaxPool:

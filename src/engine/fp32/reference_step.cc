@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "engine/shape_inference.h"
+#include "kernels/fp32/reference/activation.h"
 #include "kernels/fp32/reference/averagepool.h"
 #include "kernels/fp32/reference/clip.h"
 #include "kernels/fp32/reference/maxpool.h"
@@ -69,6 +70,9 @@ StepParams make_step(const Node& node, const std::map<std::string, Shape>& shape
     case Op::kDequantizeLinear: return ref::make_quant_params(x, *shape(1), shape(2), at.axis, DType::kInt32);
     case Op::kRelu:
     case Op::kClip:
+    case Op::kSigmoid:
+    case Op::kHardSigmoid:
+    case Op::kHardSwish:
     case Op::kIdentity:
     case Op::kFlatten:
     case Op::kReshape: return std::monostate{};
@@ -124,6 +128,14 @@ void run_step_into(const Node& node, const StepParams& step, const Shape& out_sh
       if (const float* hi = floats(node, in, 2)) p.max = hi[0];
       float_out();
       ref::clip(p, x, y.f.data());
+      return;
+    }
+    case Op::kSigmoid:
+    case Op::kHardSigmoid:
+    case Op::kHardSwish: {
+      const float* x = floats(node, in, 0);
+      float_out();
+      ref::activation(ref::activation_params(node, int64_t(y.f.size())), x, y.f.data());
       return;
     }
     case Op::kConv: {

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "engine/shape_inference.h"
 #include "kernels/fp32/portable/conv_plan.h"
+#include "kernels/fp32/reference/activation.h"
 #include "kernels/fp32/reference/averagepool.h"
 #include "kernels/fp32/reference/batchnorm.h"
 #include "kernels/fp32/reference/clip.h"
@@ -144,6 +145,14 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
       needs_activation_first();
       fn = [in_count](const float* const* in, float* out) { fp32_ref::relu(in_count, in[0], out); };
       break;
+    case Op::kSigmoid:
+    case Op::kHardSigmoid:
+    case Op::kHardSwish: {
+      needs_activation_first();
+      const auto p = fp32_ref::activation_params(node, in_count);
+      fn = [p](const float* const* in, float* out) { fp32_ref::activation(p, in[0], out); };
+      break;
+    }
     case Op::kClip: {
       needs_activation_first();
       fp32_ref::ClipParams p{in_count, node.attrs.clip_min, node.attrs.clip_max};
