@@ -164,7 +164,7 @@ TEST_F(ActivationOrt, QuantizedGraphInIntegerEngineMatchesOnnxRuntime) {
     std::printf("[ ORT ] int8 %s: max |diff| vs ORT QDQ = %.3g (%.2f output steps), vs float = %.3g\n",
                 c.label.c_str(), diff, diff / step, float_diff);
     EXPECT_LE(diff, 2 * step + 1e-6);
-    EXPECT_LT(float_diff, 0.1);  // and the quantized graph still computes the float one
+    EXPECT_LE(float_diff, 4 * step);  // and the quantized graph still computes the float one
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "engine/fp32_engine.h"
 #include "keras/h5_file.h"
 #include "keras/keras_import.h"
 #include "keras/tf_padding.h"
@@ -359,6 +360,55 @@ TEST(KerasImport, GatedActivations) {
     EXPECT_EQ(op_counts(g)[Op::kRelu], 0);
     for (const Node& n : g.nodes)
       if (n.op == Op::kHardSigmoid) EXPECT_TRUE(n.attrs.hard_alpha == 0.2f && n.attrs.hard_beta == 0.5f);
+  }
+}
+
+// Input 4×4×2 → ZeroPadding2D((1, 2), (0, 1)) → zp ─┬──────────────┐
+//                                                └→ Multiply(zp, zp) → sq ─┴→ Concatenate(axis −1)
+// becomes Pad (NCHW spatial pads) → Mul → Concat over channels; the FP32 engine's result is checked
+// element by element against the Keras definition computed here in NHWC.
+TEST(KerasImport, ZeroPaddingMultiplyConcatenate) {
+  std::vector<FixtureLayer> m;
+  m.push_back({"InputLayer", "x", {{"batch_input_shape", {nullptr, 4, 4, 2}}, {"dtype", "float32"}}, {}, {}});
+  m.push_back({"ZeroPadding2D", "zp", {{"padding", {{1, 2}, {0, 1}}}, {"data_format", "channels_last"}}, {"x"}, {}});
+  m.push_back({"Multiply", "sq", json::object(), {"zp", "zp"}, {}});
+  m.push_back({"Concatenate", "cat", {{"axis", -1}}, {"zp", "sq"}, {}});
+  TempDir dir;
+  write_keras_h5(dir.file("m.h5"), m, "cat");
+  const Graph g = import_keras_h5(dir.file("m.h5"));
+  EXPECT_EQ(op_counts(g)[Op::kPad], 1);
+  EXPECT_EQ(op_counts(g)[Op::kMul], 1);
+  EXPECT_EQ(op_counts(g)[Op::kConcat], 1);
+  EXPECT_EQ(node_named(g, "zp").attrs.pad_amounts, (std::vector<int64_t>{0, 0, 1, 0, 0, 0, 2, 1}));
+  EXPECT_EQ(node_named(g, "cat").attrs.axis, 1);  // NCHW channels
+
+  std::vector<float> xv(2 * 4 * 4 * 2);
+  for (size_t k = 0; k < xv.size(); ++k) xv[k] = float(k % 13) - 6.0f;
+  const Tensor x = Tensor::from_floats({2, 4, 4, 2}, xv);
+  const Tensor y = Fp32Engine(g).run(x)[0];
+  const bool nhwc = y.shape == Shape{2, 7, 5, 4};
+  ASSERT_TRUE(nhwc || y.shape == (Shape{2, 4, 7, 5})) << shape_str(y.shape);
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t h = 0; h < 7; ++h)
+      for (int64_t w = 0; w < 5; ++w)
+        for (int64_t c = 0; c < 4; ++c) {
+          const int64_t sh = h - 1, sw = w, sc = c % 2;
+          const float zp = sh >= 0 && sh < 4 && sw < 4 ? xv[size_t(((n * 4 + sh) * 4 + sw) * 2 + sc)] : 0.0f;
+          const float want = c < 2 ? zp : zp * zp;
+          const size_t at = nhwc ? size_t(((n * 7 + h) * 5 + w) * 4 + c) : size_t(((n * 4 + c) * 7 + h) * 5 + w);
+          ASSERT_EQ(y.f[at], want) << "n=" << n << " h=" << h << " w=" << w << " c=" << c;
+        }
+}
+
+TEST(KerasImport, ZeroPaddingConfigErrors) {
+  for (const json& bad : {json("same"), json({{1, 2}, {3}}), json({-1, 1})}) {
+    std::vector<FixtureLayer> m;
+    m.push_back({"InputLayer", "x", {{"batch_input_shape", {nullptr, 4, 4, 2}}, {"dtype", "float32"}}, {}, {}});
+    m.push_back({"ZeroPadding2D", "zp", {{"padding", bad}}, {"x"}, {}});
+    TempDir dir;
+    write_keras_h5(dir.file("m.h5"), m, "zp");
+    const std::string e = import_error(dir.file("m.h5"));
+    EXPECT_NE(e.find("'padding'"), std::string::npos) << e;
   }
 }
 

@@ -6,11 +6,13 @@
 
 #include "core/error.h"
 #include "kernels/fp32/reference/batchnorm.h"
+#include "kernels/fp32/reference/concat.h"
 #include "kernels/fp32/reference/conv2d.h"
 #include "kernels/fp32/reference/elementwise_binary.h"
 #include "kernels/fp32/reference/gemm.h"
 #include "kernels/fp32/reference/global_averagepool.h"
 #include "kernels/fp32/reference/matmul.h"
+#include "kernels/fp32/reference/pad.h"
 #include "kernels/fp32/reference/pool2d_params.h"
 #include "kernels/fp32/reference/quantize_linear.h"
 #include "kernels/fp32/reference/reshape.h"
@@ -43,6 +45,7 @@ Arity arity(Op op) {
     case Op::kGemm: return {2, 3};
     case Op::kQuantizeLinear:
     case Op::kDequantizeLinear: return {2, 3};
+    case Op::kConcat: return {1, 64};
     default: return {1, 1};
   }
 }
@@ -120,6 +123,12 @@ Shape infer_node(const Graph& graph, const Node& node, const std::map<std::strin
       return fp32_ref::reshape_output_shape(x, spec->i);
     }
     case Op::kTranspose: return fp32_ref::make_transpose_params(x, at.perm).out_shape;
+    case Op::kConcat: {
+      std::vector<Shape> in;
+      for (size_t k = 0; k < node.inputs.size(); ++k) in.push_back(required_input(shapes, node, k));
+      return fp32_ref::make_concat_params(in, at.axis).out_shape;
+    }
+    case Op::kPad: return fp32_ref::make_pad_params(x, at.pad_amounts, at.pad_mode, at.pad_value).out_shape;
     case Op::kGemm: {
       auto p = fp32_ref::make_gemm_params(x, required_input(shapes, node, 1), input_shape(shapes, node, 2),
                                           at.trans_a, at.trans_b, at.alpha, at.beta);

@@ -24,6 +24,7 @@ constexpr OpName kOpNames[] = {
     {Op::kMatMul, "MatMul"}, {Op::kSoftmax, "Softmax"}, {Op::kIdentity, "Identity"},
     {Op::kQuantizeLinear, "QuantizeLinear"}, {Op::kDequantizeLinear, "DequantizeLinear"},
     {Op::kSigmoid, "Sigmoid"}, {Op::kHardSigmoid, "HardSigmoid"}, {Op::kHardSwish, "HardSwish"},
+    {Op::kConcat, "Concat"}, {Op::kPad, "Pad"},
 };
 }  // namespace
 

@@ -16,7 +16,7 @@ namespace tinyptq {
 enum class Op {
   kConv, kBatchNormalization, kRelu, kClip, kAdd, kMul, kSub, kAveragePool, kMaxPool,
   kGlobalAveragePool, kFlatten, kReshape, kTranspose, kGemm, kMatMul, kSoftmax, kIdentity,
-  kQuantizeLinear, kDequantizeLinear, kSigmoid, kHardSigmoid, kHardSwish,
+  kQuantizeLinear, kDequantizeLinear, kSigmoid, kHardSigmoid, kHardSwish, kConcat, kPad,
 };
 
 // ONNX op_type string for an Op, and the reverse (nullopt for unsupported types).
@@ -26,6 +26,8 @@ std::optional<Op> op_from_name(const std::string& name);
 // Attributes of all supported ops in one typed struct; each op reads only its own fields.
 // ONNX auto_pad for Conv/pools. SAME_* pads are resolved from the input's spatial size at run time.
 enum class AutoPad { kNotSet, kValid, kSameUpper, kSameLower };
+// ONNX Pad modes: a constant, the mirror image without the edge, or the repeated edge value.
+enum class PadMode { kConstant, kReflect, kEdge };
 
 struct Attrs {
   AutoPad auto_pad = AutoPad::kNotSet;  // Conv, pools
@@ -36,7 +38,7 @@ struct Attrs {
   int64_t group = 1;                  // Conv
   bool count_include_pad = false;     // AveragePool
   bool ceil_mode = false;             // pools
-  int64_t axis = 1;                   // Flatten, Softmax, Q/DQ (per-axis)
+  int64_t axis = 1;                   // Flatten, Softmax, Concat, Q/DQ (per-axis)
   std::vector<int64_t> perm;          // Transpose
   float alpha = 1.0f, beta = 1.0f;    // Gemm
   bool trans_a = false, trans_b = false;  // Gemm
@@ -44,6 +46,11 @@ struct Attrs {
   float clip_min = -std::numeric_limits<float>::infinity();  // Clip (from inputs or attrs)
   float clip_max = std::numeric_limits<float>::infinity();
   float hard_alpha = 0.2f, hard_beta = 0.5f;  // HardSigmoid: y = max(0, min(1, hard_alpha·x + hard_beta))
+  // Pad (canonical form: the data input only; pads and constant_value read from inputs or attrs):
+  // pad_amounts = [x1_begin, ..., xr_begin, x1_end, ..., xr_end], negative crops (constant mode only).
+  std::vector<int64_t> pad_amounts;
+  PadMode pad_mode = PadMode::kConstant;
+  float pad_value = 0.0f;
 };
 
 struct Node {

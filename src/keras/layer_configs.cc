@@ -266,4 +266,35 @@ DenseConfig parse_dense_config(const KerasLayer& layer) {
   return c;
 }
 
+// padding: n (all sides), [rows, cols] (symmetric) or [[top, bottom], [left, right]].
+ZeroPadding2DConfig parse_zero_padding2d_config(const KerasLayer& layer) {
+  check_channels_last(layer);
+  ZeroPadding2DConfig c;
+  const json* v = field(layer, "padding");
+  if (!v) return c;
+  const bool nested = v->is_array() && v->size() == 2 && (*v)[0].is_array();
+  if (!nested) {
+    const Pair p = get_pair(layer, "padding", std::nullopt, 0, kMaxWindow);
+    c.rows = {p[0], p[0]};
+    c.cols = {p[1], p[1]};
+    return c;
+  }
+  Pair* out[2] = {&c.rows, &c.cols};
+  for (size_t k = 0; k < 2; ++k) {
+    const json& side = (*v)[k];
+    bool ok = side.is_array() && side.size() == 2 && json_int(side[0], (*out[k])[0]) &&
+              json_int(side[1], (*out[k])[1]);
+    for (int64_t x : *out[k]) ok = ok && x >= 0 && x <= kMaxWindow;
+    if (!ok) bad_field(layer, "padding", "must be n, [rows, cols] or [[top, bottom], [left, right]], got " +
+                                             v->dump().substr(0, 200));
+  }
+  return c;
+}
+
+ConcatenateConfig parse_concatenate_config(const KerasLayer& layer) {
+  ConcatenateConfig c;
+  c.axis = get_int(layer, "axis", -1, -8, 8);
+  return c;
+}
+
 }  // namespace tinyptq

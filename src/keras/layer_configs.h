@@ -72,6 +72,15 @@ struct DenseConfig {
   bool use_bias = true;
 };
 
+// ZeroPadding2D: rows added (top, bottom) and columns (left, right).
+struct ZeroPadding2DConfig {
+  Pair rows{1, 1}, cols{1, 1};
+};
+
+struct ConcatenateConfig {
+  int64_t axis = -1;  // as in Keras (channels-last numbering, may be negative)
+};
+
 InputLayerConfig parse_input_layer_config(const KerasLayer& layer);
 Conv2DConfig parse_conv2d_config(const KerasLayer& layer);
 DepthwiseConv2DConfig parse_depthwise_conv2d_config(const KerasLayer& layer);
@@ -82,6 +91,8 @@ Pool2DConfig parse_pool2d_config(const KerasLayer& layer);
 GlobalPool2DConfig parse_global_pool2d_config(const KerasLayer& layer);
 ReshapeConfig parse_reshape_config(const KerasLayer& layer);
 DenseConfig parse_dense_config(const KerasLayer& layer);
+ZeroPadding2DConfig parse_zero_padding2d_config(const KerasLayer& layer);
+ConcatenateConfig parse_concatenate_config(const KerasLayer& layer);
 // Throws unless the layer's data_format is absent or channels_last.
 void check_channels_last(const KerasLayer& layer);
 

@@ -190,6 +190,64 @@ KerasValue convert_dense(const KerasLayer& layer, const std::vector<KerasValue>&
                             c.activation);
 }
 
+// x0 · x1 · ... as a chain of Muls (same shapes, like Add).
+KerasValue convert_multiply(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+  check(inputs.size() >= 2,
+        layer_label(layer) + ": expected at least 2 inputs, got " + std::to_string(inputs.size()));
+  for (const auto& in : inputs)
+    check(in.shape == inputs[0].shape, layer_label(layer) + ": input shapes differ (" +
+                                           shape_str(inputs[0].shape) + " vs " + shape_str(in.shape) + ")");
+  KerasValue product = inputs[0];
+  for (size_t k = 1; k < inputs.size(); ++k) {
+    if (k + 1 == inputs.size())
+      return ctx.add_layer_node(layer.name, Op::kMul, {product.name, inputs[k].name}, {}, product.shape);
+    const std::string name = ctx.fresh(layer.name + "/Mul");
+    product = ctx.add_node(Op::kMul, name, {product.name, inputs[k].name}, {}, name, product.shape);
+  }
+  return product;
+}
+
+// Keras axis (NHWC numbering) → IR axis (NCHW for images): channels −1/3 → 1, rows 1 → 2, columns 2 → 3.
+KerasValue convert_concatenate(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                               ConvertContext& ctx) {
+  const ConcatenateConfig c = parse_concatenate_config(layer);
+  check(!inputs.empty(), layer_label(layer) + ": has no inputs");
+  const int64_t rank = int64_t(inputs[0].shape.size());
+  const int64_t axis = c.axis < 0 ? c.axis + rank : c.axis;
+  check(axis >= 1 && axis < rank, layer_label(layer) + ": axis " + std::to_string(c.axis) +
+                                      " is not supported for inputs of rank " + std::to_string(rank));
+  const int64_t ir_axis = rank == 4 ? (axis == 3 ? 1 : axis + 1) : axis;
+  Shape out = inputs[0].shape;
+  out[size_t(ir_axis)] = 0;
+  std::vector<std::string> names;
+  for (const auto& in : inputs) {
+    check(int64_t(in.shape.size()) == rank, layer_label(layer) + ": input ranks differ");
+    for (int64_t d = 1; d < rank; ++d)
+      check(d == ir_axis || in.shape[size_t(d)] == inputs[0].shape[size_t(d)],
+            layer_label(layer) + ": input shapes differ off the axis (" + shape_str(inputs[0].shape) + " vs " +
+                shape_str(in.shape) + ")");
+    out[size_t(ir_axis)] += in.shape[size_t(ir_axis)];
+    names.push_back(in.name);
+  }
+  if (inputs.size() == 1) return inputs[0];
+  Attrs attrs;
+  attrs.axis = ir_axis;
+  return ctx.add_layer_node(layer.name, Op::kConcat, std::move(names), attrs, out);
+}
+
+// ZeroPadding2D → Pad (constant 0) of the NCHW spatial axes.
+KerasValue convert_zero_padding2d(const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                                  ConvertContext& ctx) {
+  const ZeroPadding2DConfig c = parse_zero_padding2d_config(layer);
+  expect_inputs(layer, inputs, 1, 4);
+  const KerasValue& x = inputs[0];
+  Attrs attrs;
+  attrs.pad_amounts = {0, 0, c.rows[0], c.cols[0], 0, 0, c.rows[1], c.cols[1]};
+  return ctx.add_layer_node(layer.name, Op::kPad, {x.name}, attrs,
+                            {x.shape[0], x.shape[1], x.shape[2] + c.rows[0] + c.rows[1],
+                             x.shape[3] + c.cols[0] + c.cols[1]});
+}
+
 // Layers that are the identity at inference.
 KerasValue convert_identity(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext&) {
   expect_inputs(layer, inputs, 1, 0);
@@ -206,6 +264,7 @@ constexpr ConverterEntry kConverters[] = {
     {"Add", convert_add},
     {"AveragePooling2D", convert_average_pooling2d},
     {"BatchNormalization", convert_batch_norm},
+    {"Concatenate", convert_concatenate},
     {"Conv2D", convert_conv2d},
     {"Dense", convert_dense},
     {"DepthwiseConv2D", convert_depthwise_conv2d},
@@ -214,9 +273,11 @@ constexpr ConverterEntry kConverters[] = {
     {"GlobalAveragePooling2D", convert_global_average_pooling2d},
     {"InputLayer", convert_input},
     {"MaxPooling2D", convert_max_pooling2d},
+    {"Multiply", convert_multiply},
     {"ReLU", convert_relu},
     {"Reshape", convert_reshape},
     {"SpatialDropout2D", convert_identity},
+    {"ZeroPadding2D", convert_zero_padding2d},
 };
 
 }  // namespace

@@ -29,6 +29,7 @@ constexpr int kMaxNodes = 10000;
 constexpr int64_t kMaxDim = int64_t(1) << 24;
 constexpr int64_t kMaxValueElements = int64_t(1) << 32;
 constexpr int64_t kMaxWindow = int64_t(1) << 16;
+constexpr int kMaxConcatInputs = 64;
 
 using Attr = onnx::AttributeProto;
 
@@ -101,6 +102,8 @@ Arity arity(Op op, int64_t opset) {
     case Op::kGemm:
     case Op::kQuantizeLinear:
     case Op::kDequantizeLinear: return {2, 3};
+    case Op::kConcat: return {1, kMaxConcatInputs};
+    case Op::kPad: return opset >= 11 ? Arity{2, opset >= 18 ? 4 : 3} : Arity{1, 1};
     default: return {1, 1};
   }
 }
@@ -127,6 +130,7 @@ class ModelReader {
   void read_window_attrs(const NodeAttrs& attrs, Node& node) const;
   void check_window_attrs(const std::string& where, Node& node) const;
   float clip_bound(const Node& node, size_t slot, float absent, const std::string& where);
+  void read_pad(const NodeAttrs& attrs, Node& node, const std::string& where);
   bool is_zero_initializer(const std::string& v) const;
 
   const onnx::ModelProto& model_;
@@ -328,6 +332,41 @@ float ModelReader::clip_bound(const Node& node, size_t slot, float absent, const
   return t->f[0];
 }
 
+// Pad in canonical form: pads (attribute before opset 11, else a constant int64 input) and the constant
+// value (attribute `value` before opset 11, else an optional one-element input) move into attributes.
+void ModelReader::read_pad(const NodeAttrs& attrs, Node& node, const std::string& where) {
+  Attrs& a = node.attrs;
+  const std::string mode = attrs.get_string("mode", "constant");
+  if (mode == "constant") a.pad_mode = PadMode::kConstant;
+  else if (mode == "reflect") a.pad_mode = PadMode::kReflect;
+  else if (mode == "edge") a.pad_mode = PadMode::kEdge;
+  else throw Error(where + ": mode '" + mode.substr(0, 64) + "' is not supported (constant, reflect, edge)");
+  if (opset_ < 11) {
+    a.pad_amounts = attrs.get_ints(opset_ < 2 ? "paddings" : "pads");
+    a.pad_value = attrs.get_float("value", 0.0f);
+    return;
+  }
+  const std::string& pv = node.inputs[1];
+  const Tensor* pads = g_.initializer(pv);
+  check(pads != nullptr, where + ": pads input '" + pv + "' must be a constant");
+  check(pads->dtype == DType::kInt64 && pads->shape.size() == 1 && pads->stored() == pads->shape[0],
+        where + ": pads input '" + pv + "' must be a 1-D int64 tensor");
+  a.pad_amounts = pads->i;
+  dropped_.insert(pv);
+  if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+    const std::string& cv = node.inputs[2];
+    const Tensor* t = g_.initializer(cv);
+    check(t != nullptr, where + ": constant_value input '" + cv + "' must be a constant");
+    check(t->dtype == DType::kFloat32 && t->stored() == 1,
+          where + ": constant_value input '" + cv + "' must be a single float");
+    check(!std::isnan(t->f[0]), where + ": constant_value is NaN");
+    a.pad_value = t->f[0];
+    dropped_.insert(cv);
+  }
+  check(node.inputs.size() < 4 || node.inputs[3].empty(), where + ": the axes input is not supported");
+  node.inputs.resize(1);
+}
+
 Node ModelReader::read_node(const onnx::NodeProto& np, const std::string& name) {
   const bool dropout = np.op_type() == "Dropout";
   Node node;
@@ -401,6 +440,12 @@ Node ModelReader::read_node(const onnx::NodeProto& np, const std::string& name) 
       a.hard_beta = attrs.get_float("beta", 0.5f);
       break;
     case Op::kFlatten: a.axis = attrs.get_int("axis", 1); break;
+    case Op::kConcat:
+      check(opset_ < 4 || attrs.find("axis") != nullptr, where + ": attribute 'axis' is required");
+      a.axis = attrs.get_int("axis", 1);  // (opset < 4 default)
+      for (const auto& in : node.inputs) check(!in.empty(), where + ": an input is empty");
+      break;
+    case Op::kPad: read_pad(attrs, node, where); break;
     case Op::kSoftmax: a.axis = attrs.get_int("axis", opset_ >= 13 ? -1 : 1); break;
     case Op::kTranspose: {
       a.perm = attrs.get_ints("perm");

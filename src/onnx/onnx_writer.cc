@@ -21,6 +21,7 @@ namespace {
 
 constexpr int64_t kIrVersion = 7;
 constexpr int64_t kOpset = 13;
+constexpr int64_t kHardSwishOpset = 14;  // HardSwish exists from opset 14; other graphs keep 13
 constexpr float kDefaultEpsilon = 1e-5f;
 
 bool all_equal(const std::vector<int64_t>& v, int64_t x) {
@@ -167,6 +168,20 @@ void ModelWriter::write_node(const Node& n, onnx::NodeProto* np) {
     case Op::kFlatten:
       if (a.axis != 1) add_int(np, "axis", a.axis);
       break;
+    case Op::kConcat: add_int(np, "axis", a.axis); break;
+    case Op::kPad: {
+      // Opset 13: pads as an int64 input, the constant as an optional scalar input (omitted when 0).
+      check(n.inputs.size() == 1, "node '" + n.name + "' (Pad) must have exactly one input");
+      const std::string base = n.name.empty() ? n.outputs.at(0) : n.name;
+      const std::string pads = fresh_name(base + "_pads");
+      tensor_to_proto(Tensor::from_ints(DType::kInt64, {int64_t(a.pad_amounts.size())}, a.pad_amounts), pads,
+                      graph_->add_initializer());
+      np->add_input(pads);
+      if (a.pad_mode == PadMode::kConstant && a.pad_value != 0.0f)
+        np->add_input(scalar_initializer(base + "_value", a.pad_value));
+      if (a.pad_mode != PadMode::kConstant) add_string(np, "mode", a.pad_mode == PadMode::kEdge ? "edge" : "reflect");
+      break;
+    }
     case Op::kSoftmax:
       if (a.axis != -1) add_int(np, "axis", a.axis);
       break;
@@ -197,7 +212,9 @@ onnx::ModelProto ModelWriter::write() {
   model.set_producer_name("tinyptq");
   auto* opset = model.add_opset_import();
   opset->set_domain("");
-  opset->set_version(kOpset);
+  const bool hard_swish =
+      std::any_of(g_.nodes.begin(), g_.nodes.end(), [](const Node& n) { return n.op == Op::kHardSwish; });
+  opset->set_version(hard_swish ? kHardSwishOpset : kOpset);
   for (const auto& [key, value] : g_.metadata) {
     auto* p = model.add_metadata_props();
     p->set_key(key);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "engine/fp32_engine.h"
+#include "kernels/fp32/reference/concat.h"
 #include "kernels/fp32/reference/elementwise_binary.h"
 #include "quant/adaround/linear_layer.h"
 
@@ -104,6 +105,18 @@ void run_graph(const Graph& g, std::map<std::string, Tensor>& values, const std:
                       : n.op == Op::kSub ? fp32_ref::BinaryOp::kSub
                                          : fp32_ref::BinaryOp::kMul;
       fp32_ref::elementwise_binary(p, op, x.f.data(), b.f.data(), y.f.data());  // acts keep the node's order
+    } else if (n.op == Op::kConcat) {  // several activations (and constants) in the node's order
+      std::vector<Shape> shapes;
+      std::vector<const float*> xs;
+      for (const auto& in : n.inputs) {
+        const Tensor& t = g.is_initializer(in) ? *g.initializer(in) : values.at(in);
+        check(t.dtype == DType::kFloat32, label(n) + ": input '" + in + "' is not float");
+        shapes.push_back(t.shape);
+        xs.push_back(t.f.data());
+      }
+      const auto p = fp32_ref::make_concat_params(shapes, n.attrs.axis);
+      y = Tensor::zeros(p.out_shape);
+      fp32_ref::concat(p, xs.data(), y.f.data());
     } else {
       check(acts.size() == 1, label(n) + ": several non-constant inputs");
       y = run_alone(g, n, x, acts[0], nullptr, nullptr);

@@ -487,7 +487,13 @@ bool batch_separable(const Graph& graph, const Shape& input_shape) {
     const int64_t axis = node.attrs.axis < 0 ? node.attrs.axis + rank : node.attrs.axis;
     switch (node.op) {
       case Op::kSoftmax:
+      case Op::kConcat:
         if (axis == 0) return false;
+        break;
+      case Op::kPad:
+        if (node.attrs.pad_amounts.size() != 2 * size_t(rank) || node.attrs.pad_amounts[0] != 0 ||
+            node.attrs.pad_amounts[size_t(rank)] != 0)
+          return false;
         break;
       case Op::kTranspose:
         if (node.attrs.perm.empty() ? rank > 1 : node.attrs.perm[0] != 0) return false;

@@ -63,6 +63,12 @@ StepParams make_step(const Node& node, const std::map<std::string, Shape>& shape
     case Op::kMatMul: return ref::make_matmul_params(x, *shape(1));
     case Op::kSoftmax: return ref::make_softmax_params(x, at.axis);
     case Op::kTranspose: return ref::make_transpose_params(x, at.perm);
+    case Op::kConcat: {
+      std::vector<Shape> in;
+      for (size_t k = 0; k < node.inputs.size(); ++k) in.push_back(*shape(k));
+      return ref::make_concat_params(in, at.axis);
+    }
+    case Op::kPad: return ref::make_pad_params(x, at.pad_amounts, at.pad_mode, at.pad_value);
     case Op::kQuantizeLinear: {
       const Tensor* zp = node.inputs.size() > 2 ? graph.initializer(node.inputs[2]) : nullptr;
       return ref::make_quant_params(x, *shape(1), shape(2), at.axis, quantized_type(zp));
@@ -136,6 +142,19 @@ void run_step_into(const Node& node, const StepParams& step, const Shape& out_sh
       const float* x = floats(node, in, 0);
       float_out();
       ref::activation(ref::activation_params(node, int64_t(y.f.size())), x, y.f.data());
+      return;
+    }
+    case Op::kConcat: {
+      std::vector<const float*> xs;
+      for (size_t k = 0; k < node.inputs.size(); ++k) xs.push_back(floats(node, in, k));
+      float_out();
+      ref::concat(std::get<ref::ConcatParams>(step), xs.data(), y.f.data());
+      return;
+    }
+    case Op::kPad: {
+      const float* x = floats(node, in, 0);
+      float_out();
+      ref::pad(std::get<ref::PadParams>(step), x, y.f.data());
       return;
     }
     case Op::kConv: {

@@ -10,11 +10,13 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "kernels/fp32/reference/batchnorm.h"
+#include "kernels/fp32/reference/concat.h"
 #include "kernels/fp32/reference/conv2d.h"
 #include "kernels/fp32/reference/elementwise_binary.h"
 #include "kernels/fp32/reference/gemm.h"
 #include "kernels/fp32/reference/global_averagepool.h"
 #include "kernels/fp32/reference/matmul.h"
+#include "kernels/fp32/reference/pad.h"
 #include "kernels/fp32/reference/pool2d_params.h"
 #include "kernels/fp32/reference/quantize_linear.h"
 #include "kernels/fp32/reference/softmax.h"
@@ -25,7 +27,8 @@ namespace tinyptq::fp32_engine {
 using StepParams =
     std::variant<std::monostate, fp32_ref::Conv2dParams, fp32_ref::BatchNormParams, fp32_ref::BroadcastParams,
                  fp32_ref::Pool2dParams, fp32_ref::GlobalAveragePoolParams, fp32_ref::GemmParams,
-                 fp32_ref::MatMulParams, fp32_ref::SoftmaxParams, fp32_ref::TransposeParams, fp32_ref::QuantParams>;
+                 fp32_ref::MatMulParams, fp32_ref::SoftmaxParams, fp32_ref::TransposeParams, fp32_ref::QuantParams,
+                 fp32_ref::ConcatParams, fp32_ref::PadParams>;
 
 // "node 'name' (Op)", the prefix of every error about a node.
 std::string node_label(const Node& node);

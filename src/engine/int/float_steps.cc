@@ -13,12 +13,14 @@
 #include "kernels/fp32/reference/averagepool.h"
 #include "kernels/fp32/reference/batchnorm.h"
 #include "kernels/fp32/reference/clip.h"
+#include "kernels/fp32/reference/concat.h"
 #include "kernels/fp32/reference/conv2d.h"
 #include "kernels/fp32/reference/elementwise_binary.h"
 #include "kernels/fp32/reference/gemm.h"
 #include "kernels/fp32/reference/global_averagepool.h"
 #include "kernels/fp32/reference/matmul.h"
 #include "kernels/fp32/reference/maxpool.h"
+#include "kernels/fp32/reference/pad.h"
 #include "kernels/fp32/reference/relu.h"
 #include "kernels/fp32/reference/softmax.h"
 #include "kernels/fp32/reference/transpose.h"
@@ -30,7 +32,7 @@ namespace {
 // Computes one image: in[k] is node input k (null when omitted), out the image's output.
 using ImageFn = std::function<void(const float* const* in, float* out)>;
 
-constexpr size_t kMaxInputs = 5;  // BatchNormalization
+constexpr size_t kMaxInputs = 64;  // Concat (the ONNX reader's limit)
 
 class FloatStep : public Step {
  public:
@@ -205,6 +207,31 @@ std::unique_ptr<Step> float_step(const Node& node, const std::vector<FloatInput>
         std::memcpy(out, in[0], size_t(out_count) * sizeof(float));
       };
       break;
+    case Op::kConcat: {  // per image: the batch axis is the one axis it cannot join along
+      std::vector<Shape> shapes;
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        check(is_activation(inputs[k]) || inputs[k].constant, where + ": an input is omitted");
+        shapes.push_back(shape_of(k));
+      }
+      const int64_t rank = int64_t(shapes[0].size());
+      const int64_t axis = node.attrs.axis < 0 ? node.attrs.axis + rank : node.attrs.axis;
+      check(axis != 0, where + ": Concat along the batch axis is not supported (images run independently)");
+      const auto p = fp32_ref::make_concat_params(shapes, node.attrs.axis);
+      check(p.out_shape == out_shape, where + ": output shape mismatch");
+      fn = [p](const float* const* in, float* out) { fp32_ref::concat(p, in, out); };
+      break;
+    }
+    case Op::kPad: {
+      needs_activation_first();
+      const auto& amounts = node.attrs.pad_amounts;
+      const size_t rank = shape_of(0).size();
+      check(amounts.size() == 2 * rank && amounts[0] == 0 && amounts[rank] == 0,
+            where + ": padding the batch axis is not supported (images run independently)");
+      const auto p = fp32_ref::make_pad_params(shape_of(0), amounts, node.attrs.pad_mode, node.attrs.pad_value);
+      check(p.out_shape == out_shape, where + ": output shape mismatch");
+      fn = [p](const float* const* in, float* out) { fp32_ref::pad(p, in[0], out); };
+      break;
+    }
     case Op::kTranspose: {
       needs_activation_first();
       const auto p = fp32_ref::make_transpose_params(shape_of(0), node.attrs.perm);
