@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "engine/fp32_engine.h"
 #include "engine/int_engine.h"
+#include "export_c/c_program.h"
 #include "kernels/fp32/reference/concat.h"
 #include "kernels/fp32/reference/pad.h"
 #include "onnx/onnx_reader.h"
@@ -288,6 +289,9 @@ TEST_F(ConcatPadOrt, QuantizedGraphInIntegerEngineMatchesOnnxRuntime) {
                 c.label.c_str(), diff, diff / step, float_diff, float_diff / step);
     EXPECT_LE(diff, 1 * step + 1e-6);
     EXPECT_LE(float_diff, 3 * step);
+    // The C export has no float steps: it refuses, naming the op.
+    const std::string e = error_of([&] { export_c::build_program(q, export_c::Target::kGeneric); });
+    EXPECT_NE(e.find("runs in float"), std::string::npos) << e;
   }
 }
 
