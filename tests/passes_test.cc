@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "engine/fp32_engine.h"
 
 namespace tinyptq {
 namespace {
@@ -346,6 +347,64 @@ TEST(Canonicalize, RunsAllPasses) {
   EXPECT_FALSE(g.is_initializer("gamma"));
   ASSERT_TRUE(g.is_initializer("fc_w"));
   EXPECT_EQ(g.initializers.at("fc_w").shape, (Shape{6, 3}));
+}
+
+// x [N,4,7,7] → Pad(0, 0, top, left, 0, 0, bottom, right) → depthwise Conv 3x3 stride 2 (pads `conv_pads`)
+Graph pad_conv_graph(std::vector<int64_t> pads, PadMode mode, float value, std::vector<int64_t> conv_pads,
+                     std::mt19937& rng) {
+  Graph g;
+  g.inputs.push_back({"x", DType::kFloat32, {-1, 4, 7, 7}});
+  g.initializers["w"] = Tensor::from_floats({4, 1, 3, 3}, random_floats(36, rng));
+  Node pad = make_node(Op::kPad, "pad", {"x"}, {"p"});
+  pad.attrs.pad_amounts = std::move(pads);
+  pad.attrs.pad_mode = mode;
+  pad.attrs.pad_value = value;
+  Node conv = make_node(Op::kConv, "dw", {"p", "w"}, {"y"});
+  conv.attrs.kernel_shape = {3, 3};
+  conv.attrs.strides = {2, 2};
+  conv.attrs.group = 4;
+  conv.attrs.pads = std::move(conv_pads);
+  g.nodes = {pad, conv};
+  g.outputs.push_back({"y", DType::kFloat32, {}});
+  g.validate_and_sort();
+  return g;
+}
+
+TEST(FoldPadIntoConv, ZeroPaddingBecomesConvPads) {
+  std::mt19937 rng(4);
+  const Graph g = pad_conv_graph({0, 0, 0, 1, 0, 0, 1, 0}, PadMode::kConstant, 0.0f, {1, 0, 0, 2}, rng);
+  Graph f = g;
+  fold_pad_into_conv(f);
+  f.remove_dead();
+  f.validate_and_sort();
+  ASSERT_EQ(count_ops(f, Op::kPad), 0);
+  EXPECT_EQ(f.nodes[0].inputs[0], "x");
+  EXPECT_EQ(f.nodes[0].attrs.pads, (std::vector<int64_t>{1, 1, 1, 2}));
+  const Tensor x = Tensor::from_floats({2, 4, 7, 7}, random_floats(2 * 4 * 49, rng));
+  const Tensor want = Fp32Engine(g).run(x)[0], got = Fp32Engine(f).run(x)[0];
+  ASSERT_EQ(got.shape, want.shape);
+  for (size_t i = 0; i < want.f.size(); ++i) EXPECT_NEAR(got.f[i], want.f[i], 1e-6) << i;
+}
+
+TEST(FoldPadIntoConv, OtherPadsStay) {
+  std::mt19937 rng(4);
+  const std::vector<int64_t> spatial = {0, 0, 1, 1, 0, 0, 1, 1};
+  const Graph cases[] = {
+      pad_conv_graph(spatial, PadMode::kReflect, 0.0f, {}, rng),
+      pad_conv_graph(spatial, PadMode::kConstant, 0.5f, {}, rng),
+      pad_conv_graph({0, 0, -1, 1, 0, 0, 1, 1}, PadMode::kConstant, 0.0f, {}, rng),
+  };
+  for (const Graph& g : cases) {
+    Graph f = g;
+    fold_pad_into_conv(f);
+    EXPECT_EQ(count_ops(f, Op::kPad), 1);
+  }
+  Graph shared = pad_conv_graph(spatial, PadMode::kConstant, 0.0f, {}, rng);  // also read by a Relu
+  shared.nodes.push_back(make_node(Op::kRelu, "relu", {"p"}, {"r"}));
+  shared.outputs.push_back({"r", DType::kFloat32, {}});
+  shared.validate_and_sort();
+  fold_pad_into_conv(shared);
+  EXPECT_EQ(count_ops(shared, Op::kPad), 1);
 }
 
 }  // namespace

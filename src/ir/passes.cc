@@ -320,11 +320,41 @@ void fold_constants(Graph& g) {
   }
 }
 
+void fold_pad_into_conv(Graph& g) {
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& pad = g.nodes[k];
+    const Attrs& a = pad.attrs;
+    if (pad.op != Op::kPad || a.pad_mode != PadMode::kConstant || a.pad_value != 0.0f ||
+        a.pad_amounts.size() != 8 || is_graph_output(g, pad.outputs[0]))
+      continue;
+    const auto& p = a.pad_amounts;  // [n, c, h, w] begins, then ends
+    if (p[0] || p[1] || p[4] || p[5] || *std::min_element(p.begin(), p.end()) < 0) continue;
+    const std::vector<int> users = g.consumers(pad.outputs[0]);
+    bool foldable = !users.empty();
+    for (int u : users) {
+      const Node& c = g.nodes[size_t(u)];
+      foldable = foldable && c.op == Op::kConv && c.inputs[0] == pad.outputs[0] &&
+                 std::count(c.inputs.begin(), c.inputs.end(), pad.outputs[0]) == 1 &&
+                 (c.attrs.auto_pad == AutoPad::kNotSet || c.attrs.auto_pad == AutoPad::kValid) &&
+                 (c.attrs.pads.empty() || c.attrs.pads.size() == 4);
+    }
+    if (!foldable) continue;
+    for (int u : users) {
+      Node& c = g.nodes[size_t(u)];
+      if (c.attrs.pads.empty() || c.attrs.auto_pad == AutoPad::kValid) c.attrs.pads = {0, 0, 0, 0};
+      c.attrs.auto_pad = AutoPad::kNotSet;
+      c.attrs.pads[0] += p[2], c.attrs.pads[1] += p[3], c.attrs.pads[2] += p[6], c.attrs.pads[3] += p[7];
+      c.inputs[0] = pad.inputs[0];
+    }
+  }
+}
+
 void canonicalize(Graph& g) {
   remove_identities(g);
   fold_constants(g);
   fuse_matmul_add(g);  // first, so that a BatchNormalization after MatMul + Add folds into the Gemm
   fold_batchnorm(g);
+  fold_pad_into_conv(g);
   g.remove_dead();
   g.validate_and_sort();
 }

@@ -29,8 +29,14 @@ void fold_batchnorm(Graph& g);
 // writing a graph output are kept. Throws Error naming the node on an invalid perm or reshape target.
 void fold_constants(Graph& g);
 
-// remove_identities, fold_constants, fuse_matmul_add, fold_batchnorm (into Conv and Gemm), then Graph::remove_dead and
-// Graph::validate_and_sort.
+// Pad (constant 0, pads ≥ 0 on the spatial axes of a 4-D input only) whose every reader is a Conv's data
+// input with explicit or VALID padding is folded into those Convs' pads: Conv(Pad(x)) = Conv'(x) with
+// pads' = pads + Pad's (Conv pads with zeros, the same value). Keras ZeroPadding2D → Conv becomes one Conv,
+// which the integer engine runs without a float step. A Pad writing a graph output stays.
+void fold_pad_into_conv(Graph& g);
+
+// remove_identities, fold_constants, fuse_matmul_add, fold_batchnorm (into Conv and Gemm), fold_pad_into_conv,
+// then Graph::remove_dead and Graph::validate_and_sort.
 void canonicalize(Graph& g);
 
 }  // namespace tinyptq
