@@ -295,6 +295,23 @@ TEST_F(ConcatPadOrt, QuantizedGraphInIntegerEngineMatchesOnnxRuntime) {
   }
 }
 
+// A spatial zero Pad before a Conv (Keras ZeroPadding2D → Conv) is folded into the Conv's pads when
+// quantizing: no Pad and no float step remain.
+TEST_F(ConcatPadOrt, ZeroPadBeforeConvQuantizesToIntegerOnly) {
+  Graph g = pad_concat_graph(PadMode::kConstant, {0, 0, 1, 0, 0, 0, 2, 1}, 0.0f, 1);
+  g.nodes.pop_back();  // drop the Concat: y = conv_a
+  g.nodes.pop_back();  // and conv_b
+  g.nodes.back().outputs = {"y"};
+  g.validate_and_sort();
+  const Tensor calib_x = random_tensor(rng_, {16, 2, 6, 6}, -2.0f, 2.0f);
+  const Graph q = quantize(Calibration(g, calib_x), preset_recipe("tflite-int8")).model.graph;
+  for (const Node& n : q.nodes) EXPECT_NE(n.op, Op::kPad);
+  EXPECT_EQ(IntEngine(q).float_op_count(), 0) << IntEngine(q).describe();
+  const std::string path = dir_.file("padconv_qdq.onnx");
+  save_onnx(q, path);
+  EXPECT_LE(max_abs_diff(IntEngine(q).run(calib_x)[0], run_ort(path, calib_x)), scale_into(q, "y") + 1e-6);
+}
+
 TEST(ConcatPadEngines, ConcatAlongTheBatchAxis) {
   std::mt19937 rng_{3};
   Graph g;
