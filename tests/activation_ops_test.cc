@@ -20,17 +20,14 @@
 #include "ort/ort_runner.h"
 #include "quant/quantizer.h"
 #include "quant/recipe.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
 namespace {
 
-Tensor random_tensor(std::mt19937& rng, const Shape& shape, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(size_t(num_elements(shape)));
-  for (auto& x : v) x = dist(rng);
-  return Tensor::from_floats(shape, std::move(v));
-}
+using testing::max_abs_diff;
+using testing::random_tensor;
 
 // x[N,2,6,6] → Conv3x3(4, pad 1) → act → Conv1x1(3) → y. The first conv spreads its output over about
 // [-4, 4] so every piece of the hard gates (0, linear, 1) is exercised.
@@ -64,14 +61,6 @@ std::vector<Case> cases() {
   hs.hard_alpha = 0.3f;  // non-default, so the writer must carry it
   hs.hard_beta = 0.4f;
   return {{Op::kSigmoid, {}, "sigmoid"}, {Op::kHardSigmoid, hs, "hard_sigmoid"}, {Op::kHardSwish, {}, "hard_swish"}};
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape, b.shape);
-  double worst = 0;
-  for (size_t i = 0; i < a.f.size() && i < b.f.size(); ++i)
-    worst = std::max(worst, std::abs(double(a.f[i]) - double(b.f[i])));
-  return worst;
 }
 
 TEST(ActivationKernel, HandComputedValues) {

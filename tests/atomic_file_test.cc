@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
@@ -16,15 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::TempDir;
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 // Everything in dir, so a stray "*.tmp-<pid>" shows up.
 std::vector<std::string> listing(const std::string& dir) {

@@ -23,28 +23,17 @@
 #include "ort/ort_runner.h"
 #include "quant/quantizer.h"
 #include "quant/recipe.h"
+#include "model_fixtures.h"
 #include "test_util.h"
 
 namespace tinyptq {
 namespace {
 
+using testing::error_of;
+using testing::max_abs_diff;
+using testing::random_tensor;
+
 namespace ref = fp32_ref;
-
-Tensor random_tensor(std::mt19937& rng, const Shape& shape, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(size_t(num_elements(shape)));
-  for (auto& x : v) x = dist(rng);
-  return Tensor::from_floats(shape, std::move(v));
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // ---- kernels ----
 
@@ -167,14 +156,6 @@ std::vector<GraphCase> graph_cases() {
           {"reflect_channels", PadMode::kReflect, {0, 0, 1, 2, 0, 0, 2, 1}, 0.0f, 1},
           {"edge_last_axis", PadMode::kEdge, {0, 0, 1, 1, 0, 0, 1, 1}, 0.0f, -1},
           {"crop_and_pad", PadMode::kConstant, {0, 0, -1, 2, 0, 0, 2, -1}, 0.0f, 1}};
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape, b.shape);
-  double worst = 0;
-  for (size_t i = 0; i < a.f.size() && i < b.f.size(); ++i)
-    worst = std::max(worst, std::abs(double(a.f[i]) - double(b.f[i])));
-  return worst;
 }
 
 TEST(ConcatPadOnnx, RoundTripKeepsAttributes) {

@@ -7,6 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/error.h"
 #include "data/image_encode.h"
 #include "test_util.h"
 
@@ -96,6 +101,30 @@ void write_cifar_png_folder(const Dataset& d, const std::vector<int64_t>& indice
     std::snprintf(name, sizeof name, "/%05lld.png", static_cast<long long>(k));
     write_bytes(cls + name, encode_png(spec, hwc));
   }
+}
+
+Tensor random_tensor(std::mt19937& rng, const Shape& shape, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(size_t(num_elements(shape)));
+  for (auto& x : v) x = dist(rng);
+  return Tensor::from_floats(shape, std::move(v));
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape, b.shape);
+  double worst = 0;
+  for (size_t i = 0; i < a.f.size() && i < b.f.size(); ++i)
+    worst = std::max(worst, std::abs(double(a.f[i]) - double(b.f[i])));
+  return worst;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace tinyptq::testing

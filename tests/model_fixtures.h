@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,14 @@ Tensor autoencoder_frames(int64_t n, uint32_t seed);
 // scale × scale (nearest upscaling); <class> is the class name, or "<label>_<name>" with numbered_classes.
 void write_cifar_png_folder(const Dataset& d, const std::vector<int64_t>& indices, const std::string& dir,
                             int scale = 1, bool numbered_classes = false);
+
+// A float tensor of the given shape, uniform in [lo, hi) from rng.
+Tensor random_tensor(std::mt19937& rng, const Shape& shape, float lo, float hi);
+
+// max |a[i] − b[i]| over the float elements (and a test failure if the shapes differ).
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
+// The message of the tinyptq::Error that fn throws, "" if it throws none.
+std::string error_of(const std::function<void()>& fn);
 
 }  // namespace tinyptq::testing

@@ -1,5 +1,5 @@
 // The converter table and the non-window layers: InputLayer, BatchNormalization, activations, Add,
-// Flatten, Reshape, Dense, Dropout.
+// Multiply, Concatenate, ZeroPadding2D, Flatten, Reshape, Dense, Dropout.
 #include "keras/layer_converters.h"
 
 #include "core/error.h"
@@ -94,21 +94,29 @@ KerasValue convert_relu(const KerasLayer& layer, const std::vector<KerasValue>& 
   return ctx.add_layer_node(layer.name, Op::kClip, {x.name}, attrs, x.shape);
 }
 
-// x0 + x1 + ... as a chain of Adds; all inputs must have the same shape.
-KerasValue convert_add(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+// x0 ∘ x1 ∘ ... as a chain of binary `op` nodes (Add, Mul); all inputs must have the same shape.
+KerasValue elementwise_chain(Op op, const KerasLayer& layer, const std::vector<KerasValue>& inputs,
+                             ConvertContext& ctx) {
   check(inputs.size() >= 2,
         layer_label(layer) + ": expected at least 2 inputs, got " + std::to_string(inputs.size()));
   for (const auto& in : inputs)
     check(in.shape == inputs[0].shape, layer_label(layer) + ": input shapes differ (" +
                                            shape_str(inputs[0].shape) + " vs " + shape_str(in.shape) + ")");
-  KerasValue sum = inputs[0];
+  KerasValue acc = inputs[0];
   for (size_t k = 1; k < inputs.size(); ++k) {
-    if (k + 1 == inputs.size())
-      return ctx.add_layer_node(layer.name, Op::kAdd, {sum.name, inputs[k].name}, {}, sum.shape);
-    const std::string name = ctx.fresh(layer.name + "/Add");
-    sum = ctx.add_node(Op::kAdd, name, {sum.name, inputs[k].name}, {}, name, sum.shape);
+    if (k + 1 == inputs.size()) return ctx.add_layer_node(layer.name, op, {acc.name, inputs[k].name}, {}, acc.shape);
+    const std::string name = ctx.fresh(layer.name + "/" + op_name(op));
+    acc = ctx.add_node(op, name, {acc.name, inputs[k].name}, {}, name, acc.shape);
   }
-  return sum;
+  return acc;
+}
+
+KerasValue convert_add(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+  return elementwise_chain(Op::kAdd, layer, inputs, ctx);
+}
+
+KerasValue convert_multiply(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
+  return elementwise_chain(Op::kMul, layer, inputs, ctx);
 }
 
 // Keras flattens NHWC, so an NCHW image goes back to NHWC order first.
@@ -188,23 +196,6 @@ KerasValue convert_dense(const KerasLayer& layer, const std::vector<KerasValue>&
   attrs.trans_b = true;
   return ctx.add_layer_node(layer.name, Op::kGemm, std::move(node_inputs), attrs, {x.shape[0], c.units},
                             c.activation);
-}
-
-// x0 · x1 · ... as a chain of Muls (same shapes, like Add).
-KerasValue convert_multiply(const KerasLayer& layer, const std::vector<KerasValue>& inputs, ConvertContext& ctx) {
-  check(inputs.size() >= 2,
-        layer_label(layer) + ": expected at least 2 inputs, got " + std::to_string(inputs.size()));
-  for (const auto& in : inputs)
-    check(in.shape == inputs[0].shape, layer_label(layer) + ": input shapes differ (" +
-                                           shape_str(inputs[0].shape) + " vs " + shape_str(in.shape) + ")");
-  KerasValue product = inputs[0];
-  for (size_t k = 1; k < inputs.size(); ++k) {
-    if (k + 1 == inputs.size())
-      return ctx.add_layer_node(layer.name, Op::kMul, {product.name, inputs[k].name}, {}, product.shape);
-    const std::string name = ctx.fresh(layer.name + "/Mul");
-    product = ctx.add_node(Op::kMul, name, {product.name, inputs[k].name}, {}, name, product.shape);
-  }
-  return product;
 }
 
 // Keras axis (NHWC numbering) → IR axis (NCHW for images): channels −1/3 → 1, rows 1 → 2, columns 2 → 3.
