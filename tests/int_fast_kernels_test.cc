@@ -176,7 +176,9 @@ TEST(IntFastDepthwise, SweepBitExactAgainstReference) {
     if (std::none_of(kernels.begin(), kernels.end(), [&](const ConvKernel* k) { return k->run == t->depthwise.run; }))
       kernels.push_back(&t->depthwise);
   const bool avx2 = __builtin_cpu_supports("avx2");
-  EXPECT_EQ(kernels.size(), size_t(1 + avx2)) << "reference + the AVX2 depthwise kernel";
+  const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  EXPECT_EQ(kernels.size(), size_t(1 + avx2 + vnni)) << "reference + the AVX2 and AVX-512 depthwise kernels";
   const int32_t zero_points[] = {0, 255, 128, 3};
   int64_t n = 500;
   outputs = interior = 0;
