@@ -50,23 +50,31 @@ struct BlockData {
   const int32_t* zw;  // null unless kZw
 };
 
-// 64 output lanes: x̃ of tap t = load(t) (64 bytes in lane order).
-template <bool kZw, class Load>
-__attribute__((always_inline)) inline __m512i block(const Load& load, int64_t taps, const BlockData& d,
-                                                    const Consts& k) {
-  __m512i acc[4], sum[4];
+// 64 output lanes: x̃ of tap t = load(t) (64 bytes in lane order), its weights weight(t).
+template <bool kZw, class Load, class Weight>
+__attribute__((always_inline)) inline __m512i block(const Load& load, const Weight& weight, int64_t taps,
+                                                    const BlockData& d, const Consts& k) {
+  // Two accumulator sets (even and odd taps) halve the dpbusd dependency chains.
+  __m512i acc[4], acc2[4], sum[4];
   for (int j = 0; j < 4; ++j) {
     acc[j] = _mm512_loadu_si512(d.bias + 16 * j);
-    sum[j] = _mm512_setzero_si512();
+    acc2[j] = sum[j] = _mm512_setzero_si512();
   }
-  for (int64_t t = 0; t < taps; ++t) {
-    const __m512i x = load(t), w = _mm512_loadu_si512(d.w + kLanes * t);
+  auto tap = [&](int64_t t, __m512i* a) {
+    const __m512i x = load(t), w = weight(t);
     for (int j = 0; j < 4; ++j) {
       const __m512i xj = _mm512_and_si512(x, k.mask[j]);  // x[4i + j] alone in dword i: xj·w exact
-      acc[j] = _mm512_dpbusd_epi32(acc[j], xj, w);
+      a[j] = _mm512_dpbusd_epi32(a[j], xj, w);
       if (kZw) sum[j] = _mm512_dpbusd_epi32(sum[j], xj, k.ones);
     }
+  };
+  int64_t t = 0;
+  for (; t + 1 < taps; t += 2) {
+    tap(t, acc);
+    tap(t + 1, acc2);
   }
+  if (t < taps) tap(t, acc);
+  for (int j = 0; j < 4; ++j) acc[j] = _mm512_add_epi32(acc[j], acc2[j]);
   __m512i q[4];
   for (int j = 0; j < 4; ++j) {
     if (kZw) acc[j] = _mm512_sub_epi32(acc[j], _mm512_mullo_epi32(_mm512_loadu_si512(d.zw + 16 * j), sum[j]));
@@ -78,6 +86,52 @@ __attribute__((always_inline)) inline __m512i block(const Load& load, int64_t ta
   // q ∈ [0, 255]: byte j of dword i is lane 4i + j.
   return _mm512_or_si512(_mm512_or_si512(q[0], _mm512_slli_epi32(q[1], 8)),
                          _mm512_or_si512(_mm512_slli_epi32(q[2], 16), _mm512_slli_epi32(q[3], 24)));
+}
+
+// One output row's columns [xa, xb) of a flat layout at stride 1 or 2, 64/C pixels per vector: every tap
+// of those pixels is inside the row (tap_row[t] null: the tap's input row is padding, x̃ = zx).
+struct RowArgs {
+  uint8_t* out;                  // the output row
+  const uint8_t* const* tap_row;  // [taps]: input row of tap t + its column offset, or null
+  int64_t xa, xb, per_vec, c, taps, stride, pad_left;
+  __m512i pick;  // stride 2: permutex2var indices of the even pixels
+  BlockData d;
+};
+
+// kTaps: the tap count when fixed at compile time (its weights then stay in registers), else 0.
+template <bool kZw, int kTaps>
+void chunks(const RowArgs& a, const Consts& k) {
+  const int64_t taps = kTaps ? kTaps : a.taps, c = a.c;
+  __m512i wregs[kTaps ? kTaps : 1];
+  for (int t = 0; t < kTaps; ++t) wregs[t] = _mm512_loadu_si512(a.d.w + kLanes * t);
+  auto weight = [&](int64_t t) { return kTaps ? wregs[t] : _mm512_loadu_si512(a.d.w + kLanes * t); };
+  for (int64_t ox = a.xa; ox < a.xb; ox += a.per_vec) {
+    const int64_t np = std::min(a.per_vec, a.xb - ox);  // pixels of this vector
+    const int64_t at = (ox * a.stride - a.pad_left) * c;
+    __m512i v;
+    if (a.stride == 1) {
+      const __mmask64 m = bits(np * c);
+      auto load = [&](int64_t t) {
+        const uint8_t* r = a.tap_row[t];
+        return r ? _mm512_maskz_loadu_epi8(m, r + at) : k.zx;
+      };
+      v = block<kZw>(load, weight, taps, a.d, k);
+    } else {  // bytes [0, (2·np − 1)·C) of 128: never the odd pixel past the last one
+      const int64_t used = (2 * np - 1) * c;
+      const __mmask64 ma = bits(used), mb = used > kLanes ? bits(used - kLanes) : 0;
+      auto load = [&](int64_t t) {
+        const uint8_t* r = a.tap_row[t];
+        if (!r) return k.zx;
+        const __m512i lo = _mm512_maskz_loadu_epi8(ma, r + at), hi = _mm512_maskz_loadu_epi8(mb, r + at + kLanes);
+        return c == 2 ? _mm512_permutex2var_epi16(lo, a.pick, hi) : _mm512_permutex2var_epi32(lo, a.pick, hi);
+      };
+      v = block<kZw>(load, weight, taps, a.d, k);
+    }
+    if (np == a.per_vec)
+      _mm512_storeu_si512(a.out + ox * c, v);
+    else
+      _mm512_mask_storeu_epi8(a.out + ox * c, bits(np * c), v);
+  }
 }
 
 template <bool kZw>
@@ -136,7 +190,9 @@ void run(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowR
             if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) return k.zx;
             return _mm512_maskz_loadu_epi8(m, image + iy * in_row + ix * c + b * kLanes);
           };
-          _mm512_mask_storeu_epi8(out + ox * c + b * kLanes, m, block<kZw>(load, taps, data(b), k));
+          const BlockData d = data(b);
+          auto weight = [&](int64_t t) { return _mm512_loadu_si512(d.w + kLanes * t); };
+          _mm512_mask_storeu_epi8(out + ox * c + b * kLanes, m, block<kZw>(load, weight, taps, d, k));
         }
       };
       if (!chunked) {
@@ -147,35 +203,12 @@ void run(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowR
         const int64_t iy = y0 + tap_dy[size_t(t)];
         tap_row[size_t(t)] = iy >= 0 && iy < s.in_h ? image + iy * in_row + tap_dx[size_t(t)] * c : nullptr;
       }
-      const BlockData d = data(0);
+      const RowArgs row_args{out, tap_row.data(), xa, xb, per_vec, c, taps, win.stride_w, win.pad_left, pick, data(0)};
       for (int64_t ox = 0; ox < xa; ++ox) pixel(ox);
-      for (int64_t ox = xa; ox < xb; ox += per_vec) {
-        const int64_t np = std::min(per_vec, xb - ox);  // pixels of this vector
-        const int64_t at = (ox * win.stride_w - win.pad_left) * c;
-        __m512i v;
-        if (win.stride_w == 1) {
-          const __mmask64 m = bits(np * c);
-          auto load = [&](int64_t t) {
-            const uint8_t* r = tap_row[size_t(t)];
-            return r ? _mm512_maskz_loadu_epi8(m, r + at) : k.zx;
-          };
-          v = block<kZw>(load, taps, d, k);
-        } else {  // bytes [0, (2·np − 1)·C) of 128: never the odd pixel past the last one
-          const int64_t used = (2 * np - 1) * c;
-          const __mmask64 ma = bits(used), mb = used > kLanes ? bits(used - kLanes) : 0;
-          auto load = [&](int64_t t) {
-            const uint8_t* r = tap_row[size_t(t)];
-            if (!r) return k.zx;
-            const __m512i a = _mm512_maskz_loadu_epi8(ma, r + at), b = _mm512_maskz_loadu_epi8(mb, r + at + kLanes);
-            return c == 2 ? _mm512_permutex2var_epi16(a, pick, b) : _mm512_permutex2var_epi32(a, pick, b);
-          };
-          v = block<kZw>(load, taps, d, k);
-        }
-        if (np == per_vec)
-          _mm512_storeu_si512(out + ox * c, v);
-        else
-          _mm512_mask_storeu_epi8(out + ox * c, bits(np * c), v);
-      }
+      if (taps == 9)  // 3×3: the 9 weight vectors stay in registers along the row
+        chunks<kZw, 9>(row_args, k);
+      else
+        chunks<kZw, 0>(row_args, k);
       for (int64_t ox = xb; ox < s.out_w; ++ox) pixel(ox);
     }
   }
