@@ -1,7 +1,7 @@
 // SIMD int8 Conv2D kernels vs ref::conv2d, bit for bit: every conv kernel this CPU can run (each table of
 // available_kernels() and best_kernels()) over a sweep of channel counts, kernels, strides, asymmetric pads,
-// dilations, batches, zero points at the extremes and the worst-case saturating values. Each CPU sweeps
-// the kernels it runs: AVX-512 VNNI, AVX-VNNI (ymm), AVX2, reference.
+// dilations, batches, zero points at the extremes and the worst-case saturating values; the same for every
+// depthwise kernel. Each CPU sweeps the kernels it runs: AVX-512 VNNI, AVX-VNNI (ymm), AVX2, reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -168,15 +168,22 @@ TEST(IntFastConv, WorstCaseSaturatingValues) {
 // Every table's depthwise kernel (the engine's choice for groups = in_c = out_c) against ref::conv2d:
 // channel counts around the 16-channel block (tails of 1..15), the 3×3 and 5×5 windows of MobileNets with
 // strides 1 and 2, dilation, asymmetric pads, zero points at the extremes, weight zero points, saturation.
-TEST(IntFastDepthwise, SweepBitExactAgainstReference) {
+std::vector<const ConvKernel*> depthwise_kernels() {
   std::vector<const ConvKernel*> kernels;
   std::vector<const KernelTable*> tables = available_kernels();
   tables.push_back(&best_kernels());
   for (const KernelTable* t : tables)
     if (std::none_of(kernels.begin(), kernels.end(), [&](const ConvKernel* k) { return k->run == t->depthwise.run; }))
       kernels.push_back(&t->depthwise);
+  return kernels;
+}
+
+TEST(IntFastDepthwise, SweepBitExactAgainstReference) {
+  const std::vector<const ConvKernel*> kernels = depthwise_kernels();
   const bool avx2 = __builtin_cpu_supports("avx2");
-  EXPECT_EQ(kernels.size(), size_t(1 + avx2)) << "reference + the AVX2 depthwise kernel";
+  const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  EXPECT_EQ(kernels.size(), size_t(1 + avx2 + vnni)) << "reference + the AVX2 and AVX-512 depthwise kernels";
   const int32_t zero_points[] = {0, 255, 128, 3};
   int64_t n = 500;
   outputs = interior = 0;
@@ -203,6 +210,38 @@ TEST(IntFastDepthwise, SweepBitExactAgainstReference) {
             if (::testing::Test::HasFatalFailure()) return;
           }
   EXPECT_GT(double(interior), 0.25 * double(outputs)) << "the sweep's outputs are mostly clamped (1 in 7 cases clamps to 6 codes)";
+}
+
+// Every channel count 2..80 (the AVX-512 kernel packs 64/C pixels per vector when C divides 64, else one
+// pixel per 64-channel block with a masked tail) with 3×3, 5×5, 1×1 and 3×1 windows at strides 1 and 2,
+// rows wide enough for full and partial multi-pixel vectors (32 pixels at C = 2) on both sides of the
+// padded border, batches 1..3, per-channel multipliers, zero points, weight zero points and Relu clamps.
+TEST(IntFastDepthwise, EveryChannelCountAndWindow) {
+  const int32_t zero_points[] = {0, 255, 128, 3, 77};
+  const int64_t windows[][2] = {{3, 3}, {5, 5}, {1, 1}, {3, 1}};
+  int64_t n = 2000;
+  outputs = interior = 0;
+  for (const ConvKernel* k : depthwise_kernels())
+    for (int64_t ch = 2; ch <= 80; ++ch)
+      for (const auto& kw : windows)
+        for (int64_t stride : {1, 2}) {
+          Case c;
+          c.in_h = 4 + n % 3, c.in_w = ch <= 8 ? 66 + n % 9 : 9 + n % 13;
+          c.in_c = c.out_c = c.groups = ch, c.seed = uint32_t(++n), c.batch = 1 + n % 3;
+          c.window.kernel_h = kw[0], c.window.kernel_w = kw[1];
+          c.window.stride_h = c.window.stride_w = stride;
+          c.window.dilation_h = c.window.dilation_w = kw[0] == 3 && n % 6 == 0 ? 2 : 1;
+          c.window.pad_top = kw[0] / 2, c.window.pad_bottom = n % 3 == 0 ? 0 : kw[0] / 2;
+          c.window.pad_left = n % 2 ? kw[1] / 2 : 0, c.window.pad_right = n % 4 == 1 ? kw[1] : kw[1] / 2;
+          c.zx = zero_points[n % 5], c.zy = zero_points[(n / 5) % 5];
+          c.out_min = n % 2 && c.zy < 255 ? c.zy : 0;
+          c.out_max = n % 7 == 0 && c.zy < 250 ? c.zy + 6 : 255;  // Relu6-like
+          c.weight_zero_points = n % 5 < 2;
+          c.values = n % 17 == 0 ? Case::Values::kMax : n % 19 == 0 ? Case::Values::kMin : Case::Values::kRandom;
+          expect_same_as_reference(*k, c);
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+  EXPECT_GT(double(interior), 0.25 * double(outputs)) << "the sweep's outputs are mostly clamped";
 }
 
 TEST(IntFastConv, BestKernelFollowsTheCpu) {

@@ -10,6 +10,7 @@
 #include "kernels/int8/avx2/depthwise_avx2.h"
 #include "kernels/int8/avx2/ops_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
+#include "kernels/int8/avx512/depthwise_avx512.h"
 #include "kernels/int8/avx512/ops_avx512.h"
 #include "kernels/int8/avxvnni/conv2d_avxvnni.h"
 #include "kernels/int8/gemm_as_conv.h"
@@ -137,16 +138,16 @@ const KernelTable& reference_kernels() {
 
 namespace {
 
-// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference), AVX-512 elementwise
-// and pooling kernels; maxpool and the requantization table stay scalar.
+// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference), depthwise Conv2D,
+// AVX-512 elementwise and pooling kernels; maxpool and the requantization table stay scalar.
 const KernelTable& avx512vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx512-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
               avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
-    t.depthwise = {"depthwise_nhwc_u8s8_avx2", avx2::depthwise_supports, avx2::depthwise_pack,
-                   avx2::depthwise_scratch_bytes, avx2::depthwise_conv2d};
+    t.depthwise = {"depthwise_nhwc_u8s8_avx512", avx512vnni::depthwise_supports, avx512vnni::depthwise_pack,
+                   avx512vnni::depthwise_scratch_bytes, avx512vnni::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>};
     t.add = {"add_u8_avx512", avx512::add};
