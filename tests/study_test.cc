@@ -134,8 +134,17 @@ TEST(StudyRun, QuickStudyEndToEnd) {
     ASSERT_GE(stages.size(), 6u);
     EXPECT_EQ(stages.front(), "load model and data");
     EXPECT_EQ(stages.back().rfind("report writing", 0), 0u) << stages.back();
-    for (const char* g : {"  group preset", "  group matrix", "  group bits"})
+    for (const char* g : {"  group preset", "  group matrix", "  group bits", "  phase: FP32 calibration passes",
+                          "  phase: quantize", "  phase: evaluate, serialize, wait"})
       EXPECT_EQ(std::count(stages.begin(), stages.end(), g), 1) << g;
+    // The phases split the same thread seconds as the groups.
+    double groups = 0, phases = 0;
+    for (const auto& st : j.at("timing").at("stages")) {
+      const std::string name = st.at("stage");
+      if (name.rfind("  group ", 0) == 0) groups += st.at("seconds").get<double>();
+      if (name.rfind("  phase: ", 0) == 0) phases += st.at("seconds").get<double>();
+    }
+    EXPECT_NEAR(groups, phases, 1e-6 + 1e-9 * groups);
     EXPECT_NE(r1.output.find("study: time per stage"), std::string::npos);
   }
   const auto& configs = j.at("configurations");

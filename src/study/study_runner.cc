@@ -48,7 +48,8 @@ class CalibrationPool {
     ++entries_[key(c)].remaining;
   }
 
-  std::shared_ptr<const Calibration> acquire(const StudyConfig& c) {
+  // build_seconds: time this call spent building the calibration (0 when another configuration built it).
+  std::shared_ptr<const Calibration> acquire(const StudyConfig& c, double* build_seconds = nullptr) {
     std::shared_future<std::shared_ptr<const Calibration>> fut;
     std::promise<std::shared_ptr<const Calibration>> promise;
     bool build = false;
@@ -62,6 +63,7 @@ class CalibrationPool {
       fut = e.future;
     }
     if (build) {
+      const auto b0 = std::chrono::steady_clock::now();
       try {
         const CalibrationSet cs = study_calibration_draw(data_, c.calib_per_class, c.calib_seed);
         Tensor inputs = source_batch(*data_.calib, cs.indices);
@@ -69,6 +71,7 @@ class CalibrationPool {
       } catch (...) {
         promise.set_exception(std::current_exception());
       }
+      if (build_seconds) *build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
     }
     return fut.get();
   }
@@ -267,7 +270,7 @@ StudyResults run_study(const StudyOptions& opts) {
     if (!done[k]) pool.expect(plan[k]);
 
   stage_done("plan and calibration pool");
-  std::vector<double> config_seconds(plan.size(), 0.0);
+  std::vector<double> config_seconds(plan.size(), 0.0), calib_seconds(plan.size(), 0.0);
   Progress progress("study", int64_t(plan.size()));
   progress.advance(int64_t(std::count(done.begin(), done.end(), true)));
   // Longest first (AdaRound, then the quantized-input path), so the last configurations to finish are short
@@ -295,7 +298,7 @@ StudyResults run_study(const StudyOptions& opts) {
       }
       try {
         const auto c0 = Clock::now();
-        auto calib = pool.acquire(plan[k]);
+        auto calib = pool.acquire(plan[k], &calib_seconds[k]);
         res.configs[k] = run_config(plan[k], *calib, data, res.fp32, fp32_outputs, opts.out_dir);
         calib.reset();
         pool.release(plan[k]);
@@ -328,6 +331,17 @@ StudyResults run_study(const StudyOptions& opts) {
     if (it == res.stages.end()) it = res.stages.insert(res.stages.end(), StageTime{name, 0.0, true});
     it->seconds += config_seconds[k];
   }
+  // The same thread seconds split by phase: FP32 calibration passes (activation caches), quantize, and
+  // the rest (integer evaluation, ONNX serialization, result files, waiting for a shared calibration).
+  double calib_total = 0, quant_total = 0, all_total = 0;
+  for (size_t k = 0; k < plan.size(); ++k) {
+    calib_total += calib_seconds[k];
+    quant_total += res.configs[k].quantize_seconds;
+    all_total += config_seconds[k];
+  }
+  res.stages.push_back({"  phase: FP32 calibration passes", calib_total, true});
+  res.stages.push_back({"  phase: quantize", quant_total, true});
+  res.stages.push_back({"  phase: evaluate, serialize, wait", all_total - calib_total - quant_total, true});
   res.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   write_study_outputs(res);
   print_stage_table(res, std::cerr);
