@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "core/interrupt.h"
+#include "core/memory_policy.h"
 #include "report/format.h"
 #include "study/study.h"
 #include "study/study_summary.h"
@@ -36,6 +37,7 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--preprocess", o->preprocess, "Pixel preprocessing (see eval --help)")->capture_default_str();
   cmd->callback([o] {
     install_interrupt_handler();  // Ctrl-C stops between configurations; --resume continues
+    retain_freed_memory();        // calibration caches of up to GBs come and go: reuse their pages
     while (o->out_dir.size() > 1 && o->out_dir.back() == '/') o->out_dir.pop_back();  // "out/" -> "out"
     StudyResults r = run_study(*o);
     const Recommendation rec = recommend(r);
