@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "quant/observers/histogram.h"
+#include "quant/observers/mse_error.h"
 #include "quant/observers/mse_observer.h"
 #include "quant/observers/observer.h"
 #include "quant/observers/percentile_observer.h"
@@ -419,6 +421,138 @@ TEST(Mse, NeverWorseThanMinMaxAtEightBits) {
   o.method = Method::kMse;
   const Range mse = observe_all(o, data, {});
   EXPECT_LE(quantization_mse(data, mse, f), 1.02 * quantization_mse(data, minmax, f));
+}
+
+// Every format the sweeps below run: both containers, 2–8 bits, symmetric or not, narrow or not.
+std::vector<QuantFormat> sweep_formats() {
+  std::vector<QuantFormat> formats;
+  for (int bits = 2; bits <= 8; ++bits) {
+    for (const Container c : {Container::kInt8, Container::kUint8}) {
+      for (const bool symmetric : {false, true}) {
+        for (const bool narrow : {false, true}) {
+          const QuantFormat f{c, bits, symmetric, narrow};
+          try {
+            (void)qmin(f);
+            formats.push_back(f);
+          } catch (const Error&) {
+          }
+        }
+      }
+    }
+  }
+  return formats;
+}
+
+// The vector kernels' sums against the reference loop on edge sets built to hit every branch boundary:
+// edges exactly at A = L − ½ and B = U + ½, at half-integer and integer multiples of s, point segments
+// (lo == hi), gaps, both signs, and far outside the code range.
+TEST(MseKernels, SumsEqualTheReferenceBitForBit) {
+  const std::span<const MseErrorKernel> kernels = mse_error_kernels();
+  ASSERT_STREQ(kernels[0].isa, "reference");
+  std::mt19937 rng(97);
+  int compared = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const QuantFormat f = sweep_formats()[rng() % sweep_formats().size()];
+    const double s = std::ldexp(1.0 + (rng() % 1000) / 1000.0, int(rng() % 20) - 10);
+    const int32_t zp = qmin(f) + int32_t(rng() % uint32_t(qmax(f) - qmin(f) + 1));
+    const double L = double(qmin(f)) - zp, U = double(qmax(f)) - zp;
+    // Edges in code units: random reals, half-integers and integers, A and B, spread over [L − 4, U + 4].
+    const int n = 1 + int(rng() % 300);
+    std::vector<double> x;
+    for (int i = 0; i < n + 1; ++i) {
+      const double u = std::uniform_real_distribution<double>(L - 4.0, U + 4.0)(rng);
+      switch (rng() % 5) {
+        case 0: x.push_back(std::floor(u) + 0.5); break;
+        case 1: x.push_back(std::floor(u)); break;
+        case 2: x.push_back(rng() % 2 ? L - 0.5 : U + 0.5); break;
+        default: x.push_back(u);
+      }
+    }
+    std::sort(x.begin(), x.end());
+    std::vector<MseHistogram::Segment> segs;
+    for (int i = 0; i < n; ++i) {
+      const double lo = x[i] * s, hi = x[i + 1] * s;
+      const double count = double(1 + rng() % 1000);
+      switch (rng() % 6) {
+        case 0: segs.push_back({lo, lo, count}); break;  // a point mass
+        case 1: break;                                    // a gap
+        default: segs.push_back({lo, hi, count});
+      }
+    }
+    if (segs.empty()) continue;
+    const MseHistogram h = prepare_mse_histogram(segs);
+    const double want = kernels[0].sum(h, s, L, U);
+    for (const MseErrorKernel& k : kernels.subspan(1)) {
+      const double got = k.sum(h, s, L, U);
+      ASSERT_EQ(std::bit_cast<uint64_t>(got), std::bit_cast<uint64_t>(want))
+          << k.isa << " trial " << trial << " " << format_name(f) << " s " << s << " zp " << zp << " segments "
+          << segs.size() << ": got " << got << " want " << want;
+      ++compared;
+    }
+  }
+  if (kernels.size() == 1) GTEST_SKIP() << "this CPU runs only the reference kernel";
+  EXPECT_GT(compared, 1000);
+}
+
+// range() and expected_mse() with each kernel equal the reference's bit for bit over a sweep of
+// histograms: Gaussian, Laplacian, uniform, one-sided either way, skewed, all zeros, one repeated value,
+// a few discrete values; 1 to 100k values; every sweep format with and without the symmetric option.
+TEST(Mse, RangeIsTheSameWithEveryKernel) {
+  const std::span<const MseErrorKernel> kernels = mse_error_kernels();
+  if (kernels.size() == 1) GTEST_SKIP() << "this CPU runs only the reference kernel";
+  const std::vector<QuantFormat> formats = sweep_formats();
+  std::mt19937 rng(101);
+  for (int trial = 0; trial < 160; ++trial) {
+    const size_t n = std::vector<size_t>{1, 3, 17, 200, 5000, 100000}[trial % 6];
+    const int kind = trial / 6 % 9;
+    std::vector<float> data;
+    switch (kind) {
+      case 0: data = gaussian(n, trial, 0.3f); break;
+      case 1: data = laplacian(n, trial, 2.0); break;
+      case 2:
+      case 3:
+      case 4: {
+        data = laplacian(n, trial, 0.7);
+        for (float& x : data) x = kind == 2 ? std::fabs(x) : kind == 3 ? -std::fabs(x) : x > 0 ? 5.0f * x : x;
+        break;
+      }
+      case 5: data.assign(n, 0.0f); break;
+      case 6: data.assign(n, trial % 2 ? 0.37f : -2.5f); break;
+      case 7: {
+        std::uniform_int_distribution<int> d(-3, 5);
+        for (size_t i = 0; i < n; ++i) data.push_back(0.25f * float(d(rng)));
+        break;
+      }
+      default: {
+        std::uniform_real_distribution<float> d(-1.0f, 3.0f);
+        for (size_t i = 0; i < n; ++i) data.push_back(d(rng));
+      }
+    }
+    ObserverOptions o;
+    o.method = Method::kMse;
+    o.format = formats[rng() % formats.size()];
+    o.symmetric = rng() % 4 == 0;
+    o.num_bins = 16 << (rng() % 8);
+    o.num_quantized_bins = std::min(o.num_quantized_bins, o.num_bins);
+    const std::string name = "trial " + std::to_string(trial) + " kind " + std::to_string(kind) + " n " +
+                             std::to_string(n) + " " + format_name(o.format) + (o.symmetric ? " symmetric" : "") +
+                             " bins " + std::to_string(o.num_bins);
+    MseObserver ref(o, mse_reference_kernel());
+    ref.observe(data);
+    const Range want = ref.range();
+    const Range minmax = {*std::min_element(data.begin(), data.end()), *std::max_element(data.begin(), data.end())};
+    for (const MseErrorKernel& k : kernels.subspan(1)) {
+      MseObserver obs(o, k);
+      obs.observe(data);
+      const Range got = obs.range();
+      ASSERT_EQ(std::bit_cast<uint32_t>(got.min), std::bit_cast<uint32_t>(want.min)) << k.isa << " " << name;
+      ASSERT_EQ(std::bit_cast<uint32_t>(got.max), std::bit_cast<uint32_t>(want.max)) << k.isa << " " << name;
+      for (const Range r : {want, minmax, Range{0.6f * minmax.min, 0.6f * minmax.max}}) {
+        ASSERT_EQ(std::bit_cast<uint64_t>(obs.expected_mse(r)), std::bit_cast<uint64_t>(ref.expected_mse(r)))
+            << k.isa << " " << name << " range [" << r.min << ", " << r.max << "]";
+      }
+    }
+  }
 }
 
 TEST(ChannelRanges, MinMaxExactAndMseTighter) {

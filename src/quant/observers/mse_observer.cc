@@ -15,41 +15,20 @@ constexpr int kRefine = 32;  // steps between the neighbours of the best grid po
 constexpr int kGrid2d = 12;  // per-axis steps of the 2-D grid
 constexpr int kRefineRounds = 3;
 
-double cube(double x) { return x * x * x; }
-
-// ∫_{−½}^{v} (t − round(t))² dt: k whole periods of 1/12 plus the partial period. Only called inside the
-// code range (|v| < 2^10), where truncation to int64 is a cheap floor.
-double rounding_integral(double v) {
-  double k = static_cast<double>(static_cast<int64_t>(v + 0.5));
-  if (k > v + 0.5) k -= 1.0;
-  const double r = v - k;
-  return k / 12.0 + (cube(r) + 0.125) / 3.0;
-}
-
-// Antiderivative of e(v)², the squared error of clamp(round(v), L, U), zero at L − ½.
-double error_integral(double v, double L, double U) {
-  const double a = L - 0.5, b = U + 0.5;
-  if (v < a) return (cube(v - L) + 0.125) / 3.0;
-  if (v <= b) return rounding_integral(v) - rounding_integral(a);
-  return rounding_integral(b) - rounding_integral(a) + (cube(v - U) - 0.125) / 3.0;
-}
-
-double point_error(double v, double L, double U) {
-  const double q = std::clamp(std::round(v), L, U);
-  return (v - q) * (v - q);
-}
-
 }  // namespace
 
-MseObserver::MseObserver(const ObserverOptions& options)
-    : format_(options.format),
+MseObserver::MseObserver(const ObserverOptions& options) : MseObserver(options, best_mse_error_kernel()) {}
+
+MseObserver::MseObserver(const ObserverOptions& options, const MseErrorKernel& kernel)
+    : kernel_(&kernel),
+      format_(options.format),
       symmetric_(options.symmetric || options.format.symmetric),
       hist_(options.num_bins, "mse") {
   check_observer_options(options);
 }
 
-std::vector<MseObserver::Segment> MseObserver::segments() const {
-  std::vector<Segment> segs;
+MseHistogram MseObserver::prepare() const {
+  std::vector<MseHistogram::Segment> segs;
   const double w = hist_.bin_width(), mn = hist_.min(), mx = hist_.max();
   for (int i = hist_.bins() - 1; i >= 0; --i) {
     if (hist_.neg()[i] > 0) {
@@ -60,50 +39,37 @@ std::vector<MseObserver::Segment> MseObserver::segments() const {
     if (hist_.pos()[i] > 0)
       segs.push_back({std::max(i * w, mn), std::min((i + 1) * w, mx), double(hist_.pos()[i])});
   }
-  return segs;
+  return prepare_mse_histogram(std::move(segs));
 }
 
-double MseObserver::total_error(const std::vector<Segment>& segs, Range r) const {
+double MseObserver::total_error(const MseHistogram& h, Range r) const {
   const QParams qp = qparams_from_range(r.min, r.max, format_);
   const double s = qp.scale[0];
   const double L = double(qmin(format_)) - qp.zero_point[0], U = double(qmax(format_)) - qp.zero_point[0];
-  double total = 0.0;
-  double last_edge = std::numeric_limits<double>::quiet_NaN(), last_integral = 0.0;
-  for (const Segment& seg : segs) {
-    const double a = seg.lo / s, b = seg.hi / s;
-    if (b > a) {  // adjacent bins share an edge: reuse its integral
-      const double ia = a == last_edge ? last_integral : error_integral(a, L, U);
-      last_edge = b;
-      last_integral = error_integral(b, L, U);
-      total += seg.count * (last_integral - ia) / (b - a);
-    } else {
-      total += seg.count * point_error(a, L, U);
-    }
-  }
-  return total * s * s;
+  return kernel_->sum(h, s, L, U) * s * s;
 }
 
 double MseObserver::expected_mse(Range r) const {
   check(hist_.count() > 0, "observer mse: expected_mse() requested before any value was observed");
   if (hist_.top() == 0.0) return 0.0;
-  return total_error(segments(), r) / double(hist_.count());
+  return total_error(prepare(), r) / double(hist_.count());
 }
 
 Range MseObserver::range() const {
   check(hist_.count() > 0, "observer mse: range() requested before any value was observed");
   const float mn = hist_.min(), mx = hist_.max();
   if (hist_.top() == 0.0) return {mn, mx};  // all zeros
-  const std::vector<Segment> segs = segments();
+  const MseHistogram h = prepare();
 
   auto clip = [&](double lo, double hi) {
     return Range{static_cast<float>(std::clamp<double>(lo, mn, mx)),
                  static_cast<float>(std::clamp<double>(hi, mn, mx))};
   };
   Range best = {mn, mx};
-  double best_err = total_error(segs, best);
+  double best_err = total_error(h, best);
   // Error of candidate r; keeps the overall best.
   auto evaluate = [&](Range r) {
-    const double e = total_error(segs, r);
+    const double e = total_error(h, r);
     if (e < best_err) {
       best_err = e;
       best = r;

@@ -11,17 +11,21 @@
 //   asymmetric, one sign: the non-zero end on the same 1-D grid;
 //   asymmetric, both signs: a 12×12 grid over (min·j/12, max·k/12), then three rounds of 1-D refinement
 //       of each end around the best.
+// Each candidate's sum over the histogram runs in an MseErrorKernel (mse_error.h); all kernels agree bit
+// for bit, so the range does not depend on the CPU.
 // The full range is always a candidate, so the estimate never exceeds MinMax's. This matters at low bit
 // widths: at 4 bits clipping the tails of a Laplacian cuts the MSE several-fold.
 #pragma once
 #include "quant/observers/histogram.h"
+#include "quant/observers/mse_error.h"
 #include "quant/observers/observer.h"
 
 namespace tinyptq {
 
 class MseObserver : public Observer {
  public:
-  explicit MseObserver(const ObserverOptions& options);
+  explicit MseObserver(const ObserverOptions& options);  // the fastest kernel this CPU runs
+  MseObserver(const ObserverOptions& options, const MseErrorKernel& kernel);
   void observe(std::span<const float> values) override { hist_.add(values); }
   Range range() const override;
   const char* name() const override { return "mse"; }
@@ -30,12 +34,10 @@ class MseObserver : public Observer {
   double expected_mse(Range r) const;
 
  private:
-  struct Segment {
-    double lo, hi, count;
-  };
-  std::vector<Segment> segments() const;
-  double total_error(const std::vector<Segment>& segs, Range r) const;
+  MseHistogram prepare() const;
+  double total_error(const MseHistogram& h, Range r) const;
 
+  const MseErrorKernel* kernel_;
   QuantFormat format_;
   bool symmetric_;
   SplitHistogram hist_;
