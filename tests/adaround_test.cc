@@ -79,15 +79,16 @@ TEST(Matmul, MatchesDoubleReferenceOnAwkwardSizes) {
       }
 }
 
-// The AVX-512 tiles (4×32 / 4×16 NN, 4×4 / 4×2 NT) run each element's chain unchanged: bitwise equal to
-// AVX2 over sizes that exercise every tile and edge path, with and without accumulation.
+// The AVX-512 tiles (4×32 / 4×16 NN, 4×8 / 4×4 / 4×2 NT) run each element's chain unchanged: bitwise equal
+// to AVX2 over sizes that exercise every tile and edge path, with and without accumulation (k = 1024: rows
+// 4 KiB apart take the 4×4 NT tile; 1027: long rows with a tail in the 4×8 tile).
 TEST(Matmul, Avx512EqualsAvx2Bitwise) {
   using adaround::MatmulVariant;
   if (!adaround::matmul_variant_supported(MatmulVariant::kAvx512)) GTEST_SKIP() << "CPU without AVX-512";
   std::mt19937 rng(5);
   for (int64_t m : {1, 3, 4, 5, 8, 13})
     for (int64_t n : {1, 2, 3, 4, 6, 15, 16, 17, 31, 32, 33, 48, 70})
-      for (int64_t k : {1, 7, 8, 9, 24, 45})
+      for (int64_t k : {1, 7, 8, 9, 24, 45, 64, 1024, 1027})
         for (bool acc : {false, true}) {
           const auto a = random_vector(size_t(m * k), rng), b = random_vector(size_t(k * n), rng);
           const auto bt = random_vector(size_t(n * k), rng), c0 = random_vector(size_t(m * n), rng);
@@ -251,6 +252,33 @@ TEST(Rounding, SoftWeightsStartAtTheFloatWeights) {
   for (size_t i = 0; i < 5; ++i)
     EXPECT_NEAR(soft[i], std::clamp(w[i], -7 * scale[i / 3], 7 * scale[i / 3]), 1e-5) << i;
   EXPECT_NEAR(soft[4], 0.7f, 1e-6);  // clamped to the top code 7·0.1
+}
+
+// step reuses the σ(V) that soft_weights keeps; without a soft_weights call it computes σ(V) itself, to
+// the same bits.
+TEST(Rounding, StepWithAndWithoutSoftWeightsIsBitIdentical) {
+  std::mt19937 rng(8);
+  const int64_t rows = 3, k = 37;
+  const auto w = random_vector(size_t(rows * k), rng, 0.3f);
+  const std::vector<float> scale = {0.05f, 0.1f, 0.07f};
+  const std::vector<int32_t> zp = {0, 1, -2};
+  adaround::RoundingBlock with(w.data(), rows, k, scale.data(), zp.data(), -8, 7);
+  adaround::RoundingBlock without(w.data(), rows, k, scale.data(), zp.data(), -8, 7);
+  adaround::RoundingSchedule schedule;
+  schedule.iterations = 40;
+  schedule.lr = 0.05;
+  schedule.reg = 0.1;
+  std::vector<float> soft(size_t(rows * k)), soft2(size_t(rows * k));
+  for (int t = 0; t < schedule.iterations; ++t) {
+    const auto grad = random_vector(size_t(rows * k), rng);
+    with.soft_weights(soft.data());
+    with.step(grad.data(), schedule, t);
+    without.step(grad.data(), schedule, t);
+  }
+  with.soft_weights(soft.data());
+  without.soft_weights(soft2.data());
+  EXPECT_EQ(soft, soft2);
+  EXPECT_EQ(with.codes(), without.codes());
 }
 
 TEST(Rounding, ScheduleWarmsUpThenAnnealsBeta) {

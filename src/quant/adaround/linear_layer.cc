@@ -74,9 +74,10 @@ LinearLayer make_linear_layer(const Node& n, const Shape& x, const Shape& w) {
   return l;
 }
 
-void im2col(const LinearLayer& l, const float* image, float* cols) {
+void im2col(const LinearLayer& l, const float* image, float* cols, int64_t ld) {
+  if (ld == 0) ld = l.positions;
   if (!l.conv) {
-    std::copy(image, image + l.k, cols);
+    for (int64_t q = 0; q < l.k; ++q) cols[q * ld] = image[q];
     return;
   }
   const auto& p = l.conv_params;
@@ -86,7 +87,7 @@ void im2col(const LinearLayer& l, const float* image, float* cols) {
   for (int64_t c = 0; c < p.in_channels; ++c)
     for (int64_t i = 0; i < win.kernel_h; ++i)
       for (int64_t j = 0; j < win.kernel_w; ++j, ++row) {
-        float* out = cols + row * l.positions;
+        float* out = cols + row * ld;
         const int64_t shift_w = j * win.dilation_w - win.pad_left;
         const auto [ow0, ow1] = valid_span(p.out_w, p.in_w, win.stride_w, shift_w);
         for (int64_t oh = 0; oh < p.out_h; ++oh) {

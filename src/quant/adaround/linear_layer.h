@@ -32,8 +32,8 @@ bool is_linear_layer(const Graph& g, const Node& n);
 // node is not a supported Conv/Gemm or the shapes do not fit.
 LinearLayer make_linear_layer(const Node& n, const Shape& x, const Shape& w);
 
-// cols [K, P] of one image.
-void im2col(const LinearLayer& l, const float* image, float* cols);
+// cols [K, P] of one image, rows ld floats apart (ld = 0: P).
+void im2col(const LinearLayer& l, const float* image, float* cols, int64_t ld = 0);
 // Adjoint of im2col: image[...] += the cols entries that were read from it.
 void col2im_add(const LinearLayer& l, const float* cols, float* image);
 

@@ -134,14 +134,16 @@ GramTerms gram_terms(const ReconstructionData& d, int threads) {
     std::vector<float>& b = bp[size_t(part)];
     h.assign(size_t(k * k), 0.0f);
     b.assign(size_t(cout * k), 0.0f);
-    std::vector<float> cols(size_t(k * p));
+    // Rows of cols 4 KiB apart would share one L1 set in the matmul tiles: pad them (values unchanged).
+    const int64_t ld = p % 1024 == 0 ? p + 16 : p;
+    std::vector<float> cols(size_t(k * ld));
     const int64_t first = part * kGramImagesPerPart, last = std::min(d.images, first + kGramImagesPerPart);
     for (int64_t n = first; n < last; ++n) {
-      im2col(l, d.x_hat + n * l.in_size, cols.data());
+      im2col(l, d.x_hat + n * l.in_size, cols.data(), ld);
       for (int64_t i0 = 0; i0 < k; i0 += kGramRowBlock)
-        matmul_nt(std::min(kGramRowBlock, k - i0), k - i0, p, cols.data() + i0 * p, p, cols.data() + i0 * p, p,
+        matmul_nt(std::min(kGramRowBlock, k - i0), k - i0, p, cols.data() + i0 * ld, ld, cols.data() + i0 * ld, ld,
                   h.data() + i0 * k + i0, k, true);
-      matmul_nt(cout, k, p, d.target + n * l.out_size(), p, cols.data(), p, b.data(), k, true);
+      matmul_nt(cout, k, p, d.target + n * l.out_size(), p, cols.data(), ld, b.data(), k, true);
     }
   });
   std::vector<double> hs(size_t(k * k), 0.0), bs(size_t(cout * k), 0.0);

@@ -57,12 +57,18 @@ RoundingBlock::RoundingBlock(const float* w, int64_t rows, int64_t k, const floa
   }
 }
 
-void RoundingBlock::soft_weights(float* out) const {
-  for (int64_t r = 0; r < rows_; ++r)
+void RoundingBlock::soft_weights(float* out) {
+  sigmoid_.resize(v_.size());
+  for (int64_t r = 0; r < rows_; ++r) {
+    const float s = scale_[r], lo = lo_[r], hi = hi_[r];
     for (int64_t j = 0; j < k_; ++j) {
       const size_t i = size_t(r * k_ + j);
-      out[i] = scale_[r] * std::clamp(floor_[i] + rectified_sigmoid(v_[i]), lo_[r], hi_[r]);
+      const float sg = sigmoid(v_[i]);
+      sigmoid_[i] = sg;
+      out[i] = s * std::clamp(floor_[i] + std::clamp(sg * (kZeta - kGamma) + kGamma, 0.0f, 1.0f), lo, hi);
     }
+  }
+  sigmoid_fresh_ = true;
 }
 
 std::vector<int64_t> RoundingBlock::codes() const {
@@ -89,26 +95,41 @@ void RoundingBlock::step(const float* grad_w, const RoundingSchedule& schedule, 
   const float reg = float(schedule.reg_at(t)), beta = float(schedule.beta_at(t));
   const double step = schedule.lr * std::sqrt(1.0 - std::pow(kAdamBeta2, t + 1)) / (1.0 - std::pow(kAdamBeta1, t + 1));
   const float lr_t = float(step), b1 = float(kAdamBeta1), b2 = float(kAdamBeta2), eps = float(kAdamEps);
-  for (int64_t r = 0; r < rows_; ++r)
+  if (!sigmoid_fresh_) {
+    sigmoid_.resize(v_.size());
+    for (size_t i = 0; i < v_.size(); ++i) sigmoid_[i] = sigmoid(v_[i]);
+  }
+  sigmoid_fresh_ = false;
+  // g = dL/dV, then Adam in a second, branch-free pass over all elements.
+  grad_.resize(v_.size());
+  for (int64_t r = 0; r < rows_; ++r) {
+    const float s = scale_[r], lo = lo_[r], hi = hi_[r];
     for (int64_t j = 0; j < k_; ++j) {
       const size_t i = size_t(r * k_ + j);
-      const float sg = sigmoid(v_[i]);
+      const float sg = sigmoid_[i];
       const float h_raw = sg * (kZeta - kGamma) + kGamma;
       // dh/dV: zero where the rectifier clamps.
       const float dh = (h_raw > 0.0f && h_raw < 1.0f) ? (kZeta - kGamma) * sg * (1.0f - sg) : 0.0f;
       const float h = std::clamp(h_raw, 0.0f, 1.0f);
       const float x = floor_[i] + h;
       // dL_rec/dh: zero where the code range clamps.
-      float g = (x > lo_[r] && x < hi_[r]) ? grad_w[i] * scale_[r] : 0.0f;
+      float g = (x > lo && x < hi) ? grad_w[i] * s : 0.0f;
       if (reg > 0.0f) {  // d/dh (1 − |2h − 1|^β) = −2β·|2h − 1|^(β−1)·sign(2h − 1)
         const float u = 2.0f * h - 1.0f, a = std::fabs(u);
         if (a > 0.0f) g += reg * (-2.0f * beta * std::pow(a, beta - 1.0f) * (u > 0.0f ? 1.0f : -1.0f));
       }
-      g *= dh;
-      m_[i] = b1 * m_[i] + (1.0f - b1) * g;
-      s_[i] = b2 * s_[i] + (1.0f - b2) * g * g;
-      v_[i] -= lr_t * m_[i] / (std::sqrt(s_[i]) + eps);
+      grad_[i] = g * dh;
     }
+  }
+  float* m = m_.data();
+  float* sq = s_.data();
+  float* v = v_.data();
+  const float* g = grad_.data();
+  for (size_t i = 0; i < v_.size(); ++i) {
+    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+    sq[i] = b2 * sq[i] + (1.0f - b2) * g[i] * g[i];
+    v[i] -= lr_t * m[i] / (std::sqrt(sq[i]) + eps);
+  }
 }
 
 double RoundingBlock::regularizer(double beta) const {

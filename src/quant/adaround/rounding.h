@@ -33,8 +33,8 @@ class RoundingBlock {
                 int32_t lo, int32_t hi);
   int64_t rows() const { return rows_; }
   int64_t k() const { return k_; }
-  // w̃ (rows×k) for the current V.
-  void soft_weights(float* out) const;
+  // w̃ (rows×k) for the current V. Also keeps σ(V) for the next step (the same values step would compute).
+  void soft_weights(float* out);
   // Dequantized hard-rounded weights s·(q − z) (rows×k).
   void hard_weights(float* out) const;
   // Integer codes q (rows×k).
@@ -51,6 +51,8 @@ class RoundingBlock {
   std::vector<int32_t> zero_point_;
   int32_t qlo_, qhi_;
   std::vector<float> v_, m_, s_;  // V and the Adam moments
+  std::vector<float> sigmoid_, grad_;  // σ(V) (valid while sigmoid_fresh_), step's dL/dV
+  bool sigmoid_fresh_ = false;
 };
 
 // h(V) and the V that gives h(V) = f for f in [0, 1).
