@@ -168,13 +168,25 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
   res.plan = plan_quantization(g, recipe);
   const QuantPlan& plan = res.plan;
 
-  // Activations: one observer per value.
+  // Activations: one observer per value, on the FP32 cache. When ranges are re-observed on the partially
+  // quantized path (act_ranges != kFloat), that path sets every value it computes except raw inputs, which
+  // are observed here first; values it does not reach are observed on the FP32 cache after it (the same
+  // numbers the eager observation gave, without observing the rest twice).
   std::map<std::string, QParams> act;
   const std::set<std::string> outputs = network_output_values(g);
-  for (const auto& v : plan.act_values) act[v] = observe(calib.cache().at(v), act_options(recipe, plan, outputs, v));
-  for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
-    for (const auto& o : n.outputs)
-      if (auto it = plan.shared_with.find(o); it != plan.shared_with.end()) act[o] = act.at(it->second);
+  const bool reobserved = recipe.act_ranges != ActRanges::kFloat;
+  auto observe_fp32 = [&](bool only_raw) {
+    for (const auto& v : plan.act_values) {
+      if (act.count(v)) continue;
+      if (only_raw && !std::count(plan.input_values.begin(), plan.input_values.end(), v)) continue;
+      act[v] = observe(calib.cache().at(v), act_options(recipe, plan, outputs, v));
+    }
+    for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
+      for (const auto& o : n.outputs)
+        if (auto it = plan.shared_with.find(o); it != plan.shared_with.end() && act.count(it->second))
+          act.emplace(o, act.at(it->second));
+  };
+  observe_fp32(reobserved);
 
   // Weights: round to nearest (or AdaRound), then bias correction.
   WeightMap weights;
@@ -182,6 +194,7 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
   if (recipe.act_ranges != ActRanges::kFloat ||
       (recipe.quantized_inputs && (recipe.adaround || recipe.bias_correction))) {
     quantize_on_quantized_path(calib, plan, act, recipe, weights, biases);
+    observe_fp32(false);
   } else {
     for (const auto& layer : plan.layers) {
       if (layer.rule.weight_input < 0) continue;
