@@ -162,11 +162,12 @@ void linear_forward(const LinearLayer& l, const float* x, int64_t count, const f
       matmul_nt(last - first, l.out_channels, l.k, x + first * l.k, l.k, w, l.k, y + first * l.out_channels,
                 l.out_channels, false);
     } else {
-      std::vector<float> cols(size_t(l.k * l.positions));
+      const int64_t ld = cols_stride(l.positions);
+      std::vector<float> cols(size_t(l.k * ld));
       for (int64_t n = first; n < last; ++n) {
-        im2col(l, x + n * l.in_size, cols.data());
-        matmul_nn(l.out_channels, l.positions, l.k, w, l.k, cols.data(), l.positions, y + n * l.out_size(),
-                  l.positions, false);
+        im2col(l, x + n * l.in_size, cols.data(), ld);
+        matmul_nn(l.out_channels, l.positions, l.k, w, l.k, cols.data(), ld, y + n * l.out_size(), l.positions,
+                  false);
       }
     }
     if (bias)

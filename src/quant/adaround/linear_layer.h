@@ -34,6 +34,9 @@ LinearLayer make_linear_layer(const Node& n, const Shape& x, const Shape& w);
 
 // cols [K, P] of one image, rows ld floats apart (ld = 0: P).
 void im2col(const LinearLayer& l, const float* image, float* cols, int64_t ld = 0);
+// Row stride for cols of P positions: P, or P + 16 when P is a multiple of 1024 (rows 4 KiB apart would
+// share one L1 set in the matmul tiles; the padding holds no values the products read).
+inline int64_t cols_stride(int64_t positions) { return positions % 1024 == 0 ? positions + 16 : positions; }
 // Adjoint of im2col: image[...] += the cols entries that were read from it.
 void col2im_add(const LinearLayer& l, const float* cols, float* image);
 

@@ -134,8 +134,7 @@ GramTerms gram_terms(const ReconstructionData& d, int threads) {
     std::vector<float>& b = bp[size_t(part)];
     h.assign(size_t(k * k), 0.0f);
     b.assign(size_t(cout * k), 0.0f);
-    // Rows of cols 4 KiB apart would share one L1 set in the matmul tiles: pad them (values unchanged).
-    const int64_t ld = p % 1024 == 0 ? p + 16 : p;
+    const int64_t ld = cols_stride(p);
     std::vector<float> cols(size_t(k * ld));
     const int64_t first = part * kGramImagesPerPart, last = std::min(d.images, first + kGramImagesPerPart);
     for (int64_t n = first; n < last; ++n) {
