@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bench/peak_loops.h"
+#include "core/cpu_features.h"
 
 namespace tinyptq::bench {
 
@@ -61,10 +62,9 @@ MacPeak make_peak(const char* instruction, int macs, double ips, double mhz) {
 PeakInfo measure_peak() {
   PeakInfo info;
   info.cpu_mhz = read_cpu_mhz();
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  const bool vnni = avx512 && __builtin_cpu_supports("avx512vnni");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (vnni)
+  const bool avx512 = cpu_runs_avx512_files();  // peak_loops_avx512.cc (VNNI included)
+  const bool avx2 = cpu_runs_avx2_files();
+  if (avx512)
     info.int8 = make_peak("vpdpbusd zmm", 64, instructions_per_second(peak_loop_vnni512), info.cpu_mhz);
   else if (avx2)
     info.int8 = make_peak("vpmaddwd ymm", 16, instructions_per_second(peak_loop_maddwd256), info.cpu_mhz);

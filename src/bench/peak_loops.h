@@ -1,7 +1,7 @@
 // Calibration loops for the CPU's multiply-accumulate peak: `iterations` rounds of 16 independent
 // accumulators held in registers (enough to cover the latency of the instruction on current cores), one instruction per
 // accumulator per round. Each returns a value derived from the accumulators so the loop is not removed.
-// Call the AVX-512 ones only when __builtin_cpu_supports avx512f (+ avx512vnni for the int8 one).
+// Call the AVX-512 ones only when cpu_runs_avx512_files(), the AVX2 ones when cpu_runs_avx2_files().
 #pragma once
 #include <cstdint>
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/fp32/avx2/kernels_avx2.h"
 #include "kernels/fp32/avx512/kernels_avx512.h"
@@ -13,8 +14,8 @@ namespace tinyptq::fp32 {
 
 namespace {
 
-bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
-bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool cpu_has_avx512() { return cpu_runs_avx512_files(); }
+bool cpu_has_avx2() { return cpu_runs_avx2_files(); }
 
 const KernelTable& avx2_kernels() {
   static const KernelTable table = [] {

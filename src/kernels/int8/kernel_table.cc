@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/fp32/reference/pool2d_params.h"
 #include "kernels/int8/avx2/conv2d_avx2.h"
@@ -197,21 +198,9 @@ const KernelTable& avxvnni_kernels() {
   return table;
 }
 
-bool has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-}
-
-bool has_avxvnni() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
-  return has;
-}
-
-bool has_avx512vnni() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  return has;
-}
+bool has_avx2() { return cpu_runs_avx2_files(); }
+bool has_avxvnni() { return cpu_runs_avxvnni_files(); }
+bool has_avx512vnni() { return cpu_runs_avx512_files(); }
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include "quant/adaround/matmul.h"
 
+#include "core/cpu_features.h"
 #include "quant/adaround/matmul_impl.h"
 
 namespace tinyptq::adaround {
@@ -23,8 +24,7 @@ struct PlainMAdd {
 }  // namespace
 
 bool matmul_variant_supported(MatmulVariant v) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  const bool avx2 = cpu_runs_avx2_files(), avx512 = cpu_runs_avx512_files();
   return v == MatmulVariant::kPortable || (v == MatmulVariant::kAvx2 && avx2) || (v == MatmulVariant::kAvx512 && avx512);
 }
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/cpu_features.h"
+
 namespace tinyptq {
 
 double mse_sum_avx2(const MseHistogram& h, double s, double L, double U);    // mse_error_avx2.cc
@@ -53,12 +55,8 @@ double sum_reference(const MseHistogram& h, double s, double L, double U) {
   return total;
 }
 
-bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-bool cpu_has_avx512() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni");
-}
+bool cpu_has_avx2() { return cpu_runs_avx2_files(); }
+bool cpu_has_avx512() { return cpu_runs_avx512_files(); }
 
 }  // namespace
 

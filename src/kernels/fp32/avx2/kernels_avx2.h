@@ -1,5 +1,5 @@
 // AVX2 + FMA kernels (files *_avx2.cc, compiled with the AVX2 flags). Call only when
-// __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") (kernel_table.cc does).
+// cpu_runs_avx2_files() (core/cpu_features.h; kernel_table.cc checks).
 #pragma once
 #include "kernels/fp32/kernel_table.h"
 

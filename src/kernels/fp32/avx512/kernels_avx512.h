@@ -1,5 +1,5 @@
 // AVX-512F kernels (files *_avx512.cc, compiled with the AVX-512 flags). Call only when
-// __builtin_cpu_supports("avx512f") (kernel_table.cc does).
+// cpu_runs_avx512_files() (core/cpu_features.h; kernel_table.cc checks).
 #pragma once
 #include "kernels/fp32/kernel_table.h"
 

@@ -1,7 +1,7 @@
 // AVX2 Conv2D: NHWC uint8 activations × int8 weights, groups = 1, bit-exact with ref::conv2d. Products are
 // formed exactly by vpmaddwd on int16 values (no vpmaddubsw int16 saturation), on the padded source and
 // tiles shared with the AVX-VNNI kernel (conv2d_ymm_tiles.h); scratch and supports are
-// avx512vnni::conv2d_scratch_bytes/_supports. Call run only when __builtin_cpu_supports("avx2")
+// avx512vnni::conv2d_scratch_bytes/_supports. Call run only when cpu_runs_avx2_files()
 // (kernel_table.cc does); pack is plain C++.
 #pragma once
 #include "kernels/int8/kernel_table.h"

@@ -2,7 +2,7 @@
 // (kernels/int8/reference): the same float operations per element, the reference's NaN behaviour in the
 // clamps, cvtps2dq rounding half to even. 8 elements per vector; the Add/Quantize/Dequantize tails
 // run the reference code, the pools' channel tails a partial vector.
-// Call only when __builtin_cpu_supports avx2.
+// Call only when cpu_runs_avx2_files() (core/cpu_features.h).
 #pragma once
 #include "kernels/int8/kernel_table.h"
 

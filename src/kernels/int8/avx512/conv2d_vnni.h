@@ -1,6 +1,6 @@
 // AVX-512 VNNI Conv2D (vpdpbusd: u8 × s8 → int32, exact, no int16 saturation): NHWC uint8 activations ×
 // int8 weights, groups = 1, any kernel, stride, dilation and padding. Bit-exact with ref::conv2d.
-// Call run only when __builtin_cpu_supports avx512f/bw/vl/vnni (kernel_table.cc does).
+// Call run only when cpu_runs_avx512_files() (core/cpu_features.h; kernel_table.cc checks).
 #pragma once
 #include "kernels/int8/kernel_table.h"
 

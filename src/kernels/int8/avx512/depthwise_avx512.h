@@ -1,5 +1,5 @@
 // AVX-512 VNNI depthwise Conv2D (groups = in_c = out_c), bit-exact with ref::conv2d. Call only when
-// __builtin_cpu_supports avx512f/bw/vl/vnni.
+// cpu_runs_avx512_files() (core/cpu_features.h).
 //
 // One zmm holds 64 byte lanes. Lane l of a block belongs to channel ch(l): l mod C when C divides 64
 // ("flat": 64/C adjacent output pixels per vector), else 64·b + l (block b of 64 channels, one pixel).

@@ -1,7 +1,7 @@
 // AVX-512 (F/BW/VL) versions of the int8 elementwise and pooling kernels, bit-exact with the reference
 // ones (kernels/int8/reference): the same float operations in the same order per element (no FMA
 // contraction), clamps whose NaN behaviour is the reference's, and cvtps2dq rounding half to even (the
-// default MXCSR mode, as std::nearbyint). Call only when __builtin_cpu_supports avx512f/bw/vl.
+// default MXCSR mode, as std::nearbyint). Call only when cpu_runs_avx512_files().
 #pragma once
 #include "kernels/int8/kernel_table.h"
 

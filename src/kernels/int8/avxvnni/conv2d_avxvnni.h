@@ -3,7 +3,7 @@
 // and padding. Bit-exact with ref::conv2d. It reads the VNNI kernel's weight layout and padded source
 // (avx512/conv2d_vnni.h: pack, scratch and supports are avx512vnni::conv2d_pack/_scratch_bytes/_supports):
 // one 64-byte line per (16 output channels, tap, quad) is two ymm of 8 channels × 4 input bytes.
-// Call only when __builtin_cpu_supports avx2 and avxvnni (kernel_table.cc does).
+// Call only when cpu_runs_avxvnni_files() (core/cpu_features.h; kernel_table.cc checks).
 #pragma once
 #include "kernels/int8/kernel_table.h"
 
