@@ -108,9 +108,14 @@ void RoundingBlock::step(const float* grad_w, const RoundingSchedule& schedule, 
       const size_t i = size_t(r * k_ + j);
       const float sg = sigmoid_[i];
       const float h_raw = sg * (kZeta - kGamma) + kGamma;
-      // dh/dV: zero where the rectifier clamps.
-      const float dh = (h_raw > 0.0f && h_raw < 1.0f) ? (kZeta - kGamma) * sg * (1.0f - sg) : 0.0f;
-      const float h = std::clamp(h_raw, 0.0f, 1.0f);
+      // dh/dV: zero where the rectifier clamps. There g·dh is ±0 for any finite g, and Adam's m, s and V
+      // come out the same for +0 and −0 (m starts at +0 and, as b1·m ≠ −0 for m ≠ 0, is never −0): skip g.
+      if (!(h_raw > 0.0f && h_raw < 1.0f)) {
+        grad_[i] = 0.0f;
+        continue;
+      }
+      const float dh = (kZeta - kGamma) * sg * (1.0f - sg);
+      const float h = h_raw;
       const float x = floor_[i] + h;
       // dL_rec/dh: zero where the code range clamps.
       float g = (x > lo && x < hi) ? grad_w[i] * s : 0.0f;
