@@ -281,6 +281,65 @@ TEST(Rounding, StepWithAndWithoutSoftWeightsIsBitIdentical) {
   EXPECT_EQ(with.codes(), without.codes());
 }
 
+// The step written out as the formulas of rounding.h, every term always evaluated (the regulariser's pow
+// too, where the rectifier clamps): the block's V must follow it bit for bit, with many h clamped.
+TEST(Rounding, StepEqualsTheFormulasWrittenOut) {
+  std::mt19937 rng(21);
+  const int64_t rows = 2, k = 50;
+  const auto w = random_vector(size_t(rows * k), rng, 0.4f);
+  const std::vector<float> scale = {0.06f, 0.09f};
+  const std::vector<int32_t> zp = {0, 3};
+  const int32_t qlo = -8, qhi = 7;
+  adaround::RoundingBlock block(w.data(), rows, k, scale.data(), zp.data(), qlo, qhi);
+  adaround::RoundingSchedule sch;
+  sch.iterations = 60;
+  sch.lr = 0.3;  // large steps: most h end clamped at 0 or 1
+  sch.reg = 0.5;
+  const float zeta = 1.1f, gamma = -0.1f;
+  const size_t n = size_t(rows * k);
+  std::vector<float> fl(n), v(n), m(n, 0.0f), sq(n, 0.0f), lo(static_cast<size_t>(rows)), hi(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    lo[size_t(r)] = float(qlo - zp[size_t(r)]);
+    hi[size_t(r)] = float(qhi - zp[size_t(r)]);
+    for (int64_t j = 0; j < k; ++j) {
+      const size_t i = size_t(r * k + j);
+      const float x = std::clamp(w[i] / scale[size_t(r)], lo[size_t(r)], hi[size_t(r)]);
+      fl[i] = std::floor(x);
+      v[i] = adaround::rectified_sigmoid_inverse(x - fl[i]);
+    }
+  }
+  std::vector<float> soft(n);
+  for (int t = 0; t < sch.iterations; ++t) {
+    const auto grad = random_vector(n, rng);
+    block.step(grad.data(), sch, t);
+    const float reg = float(sch.reg_at(t)), beta = float(sch.beta_at(t));
+    const double stepd = sch.lr * std::sqrt(1.0 - std::pow(0.999, t + 1)) / (1.0 - std::pow(0.9, t + 1));
+    for (size_t i = 0; i < n; ++i) {
+      const size_t r = i / size_t(k);
+      const float sg = 1.0f / (1.0f + std::exp(-v[i]));
+      const float h_raw = sg * (zeta - gamma) + gamma;
+      const float dh = (h_raw > 0.0f && h_raw < 1.0f) ? (zeta - gamma) * sg * (1.0f - sg) : 0.0f;
+      const float h = std::clamp(h_raw, 0.0f, 1.0f), x = fl[i] + h;
+      float g = (x > lo[r] && x < hi[r]) ? grad[i] * scale[r] : 0.0f;
+      const float u = 2.0f * h - 1.0f, a = std::fabs(u);
+      if (reg > 0.0f && a > 0.0f) g += reg * (-2.0f * beta * std::pow(a, beta - 1.0f) * (u > 0.0f ? 1.0f : -1.0f));
+      g *= dh;
+      m[i] = 0.9f * m[i] + (1.0f - 0.9f) * g;
+      sq[i] = 0.999f * sq[i] + (1.0f - 0.999f) * g * g;
+      v[i] -= float(stepd) * m[i] / (std::sqrt(sq[i]) + float(1e-8));
+    }
+  }
+  block.soft_weights(soft.data());
+  int clamped = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t r = i / size_t(k);
+    const float h = adaround::rectified_sigmoid(v[i]);
+    clamped += (h == 0.0f || h == 1.0f);
+    EXPECT_EQ(soft[i], scale[r] * std::clamp(fl[i] + h, lo[r], hi[r])) << i;
+  }
+  EXPECT_GT(clamped, int(n) / 2);
+}
+
 TEST(Rounding, ScheduleWarmsUpThenAnnealsBeta) {
   adaround::RoundingSchedule s;
   s.iterations = 100;
