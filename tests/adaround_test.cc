@@ -337,6 +337,7 @@ TEST(Rounding, StepEqualsTheFormulasWrittenOut) {
     clamped += (h == 0.0f || h == 1.0f);
     EXPECT_EQ(soft[i], scale[r] * std::clamp(fl[i] + h, lo[r], hi[r])) << i;
   }
+  EXPECT_EQ(block.v(), v);
   EXPECT_GT(clamped, int(n) / 2);
 }
 

@@ -44,6 +44,8 @@ class RoundingBlock {
   // f_reg = Σ(1 − |2h − 1|^β) at β, and the share of h(V) already within 0.01 of 0 or 1.
   double regularizer(double beta) const;
   double settled_fraction() const;
+  // The learned V (rows×k), for tests and diagnostics.
+  const std::vector<float>& v() const { return v_; }
 
  private:
   int64_t rows_, k_;
