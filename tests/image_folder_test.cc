@@ -196,6 +196,26 @@ TEST(ImageResize, TwoByTwoToFourByFourByHand) {
   EXPECT_FLOAT_EQ(down[3 * 3 + 1], (10 + 11 + 14 + 15) / 4.0f);
 }
 
+// (1 − f)·255 + f·255 rounds above 255 for some f (a fuzz finding: 5x15 → 5x7): the resize stays in 0..255.
+TEST(ImageResize, StaysWithinTheEightBitRange) {
+  int checked = 0;
+  for (int h = 1; h <= 24; ++h)
+    for (int w = 1; w <= 24; ++w) {
+      RgbImage img;
+      img.height = h;
+      img.width = w;
+      img.rgb.assign(size_t(h) * size_t(w) * 3, 255);
+      for (int oh : {5, 7, 13, 32})
+        for (int ow : {5, 7, 13, 32})
+          for (float v : resize_bilinear(img, oh, ow)) {
+            ASSERT_LE(v, 255.0f) << h << "x" << w << " -> " << oh << "x" << ow;
+            ASSERT_GE(v, 254.99f);
+            ++checked;
+          }
+    }
+  EXPECT_GT(checked, 0);
+}
+
 TEST(ImageFolder, ResizesAndPreprocessesLikeTheFormula) {
   TempDir dir;
   const std::vector<uint8_t> px = {0, 255, 7, 100, 155, 7, 200, 55, 7, 40, 215, 7};

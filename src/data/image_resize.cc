@@ -46,7 +46,8 @@ std::vector<float> resize_bilinear(const RgbImage& img, int out_h, int out_w) {
       for (size_t c = 0; c < 3; ++c) {
         const float top = (1 - fx) * float(r0[a + c]) + fx * float(r0[b + c]);
         const float bottom = (1 - fx) * float(r1[a + c]) + fx * float(r1[b + c]);
-        o[c] = (1 - fy) * top + fy * bottom;
+        // (1 − f)·v + f·v can round one ulp above v: clamp to the 8-bit range the taps span.
+        o[c] = std::clamp((1 - fy) * top + fy * bottom, 0.0f, 255.0f);
       }
     }
   }
