@@ -39,6 +39,11 @@ int layer_wbits(const QuantRecipe& r, const std::string& name) {
   return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
 }
 
+// True when v is a raw network input (the pixels the model is fed).
+bool is_raw_input(const QuantPlan& plan, const std::string& v) {
+  return std::find(plan.input_values.begin(), plan.input_values.end(), v) != plan.input_values.end();
+}
+
 // Observer options of activation value v: the recipe's format (output_abits for network outputs) and
 // method; raw pixels MinMax at 8 bits when input_minmax.
 ObserverOptions act_options(const QuantRecipe& recipe, const QuantPlan& plan, const std::set<std::string>& outputs,
@@ -48,7 +53,7 @@ ObserverOptions act_options(const QuantRecipe& recipe, const QuantPlan& plan, co
   if (recipe.output_abits > 0 && outputs.count(v)) oo.format.bits = recipe.output_abits;
   oo.symmetric = recipe.act_symmetric;
   oo.percentile = recipe.percentile;
-  const bool raw_input = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
+  const bool raw_input = is_raw_input(plan, v);
   oo.method = raw_input && recipe.input_minmax ? Method::kMinMax : recipe.act_method;
   if (raw_input && recipe.input_minmax) oo.format.bits = 8;  // raw pixels: keep 0..255 exact
   return oo;
@@ -97,7 +102,7 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
   const std::set<std::string> outputs = network_output_values(g);
   RunnerHooks hooks;
   hooks.after_value = [&](const std::string& v, Tensor& t) {
-    const bool raw = std::count(plan.input_values.begin(), plan.input_values.end(), v) > 0;
+    const bool raw = is_raw_input(plan, v);
     if (own.count(v) && !raw && recipe.act_ranges != ActRanges::kFloat) {
       const ObserverOptions oo = act_options(recipe, plan, outputs, v);
       if (recipe.act_ranges == ActRanges::kQuantized) {
@@ -178,7 +183,7 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
   auto observe_fp32 = [&](bool only_raw) {
     for (const auto& v : plan.act_values) {
       if (act.count(v)) continue;
-      if (only_raw && !std::count(plan.input_values.begin(), plan.input_values.end(), v)) continue;
+      if (only_raw && !is_raw_input(plan, v)) continue;
       act[v] = observe(calib.cache().at(v), act_options(recipe, plan, outputs, v));
     }
     for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
