@@ -51,5 +51,26 @@ TEST(IntEngineResnet8, EveryKernelTableAndThreadCountGivesTheReferenceOutputs) {
     }
 }
 
+// Integer requantization (TFLite / CMSIS-NN fixed point): Conv and Gemm run on each table's kernel where it
+// is fixed_point, and every table gives the reference table's integer outputs bit for bit.
+TEST(IntEngineResnet8, IntegerRequantizationOnEveryKernelTableGivesTheReferenceOutputs) {
+  const Graph& g = best_model();
+  const Dataset test = load_cifar10(testing::cifar_dir(), Split::kTest, 64);
+  const Tensor x = image_batch(test, 0, 64, Layout::kNHWC, {});
+  IntEngine reference(g, {1, &int8::reference_kernels(), Requantization::kInteger});
+  const Tensor want = reference.run(x).at(0);
+  IntEngine as_float(g, {1, &int8::reference_kernels(), Requantization::kFloat});
+  EXPECT_NE(as_float.run(x).at(0).f, want.f) << "the two arithmetics should differ somewhere on 64 images";
+  for (const int8::KernelTable* table : int8::available_kernels())
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::string(table->isa) + ", " + std::to_string(threads) + " threads");
+      IntEngine engine(g, {threads, table, Requantization::kInteger});
+      if (table->conv.fixed_point) {
+        EXPECT_NE(engine.describe().find(table->conv.name), std::string::npos) << engine.describe();
+      }
+      EXPECT_EQ(engine.run(x).at(0).f, want.f);
+    }
+}
+
 }  // namespace
 }  // namespace tinyptq

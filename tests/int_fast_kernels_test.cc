@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "kernels/int8/kernel_table.h"
 #include "kernels/int8/reference/conv2d.h"
+#include "quant/requant.h"
 
 namespace tinyptq::int8 {
 namespace {
@@ -37,6 +38,9 @@ struct Case {
   int32_t zx = 0, zy = 0, out_min = 0, out_max = 255;
   enum class Values { kRandom, kMax, kMin } values = Values::kRandom;
   bool weight_zero_points = false;
+  // Integer requantization (QuantizeMultiplier of each M); kLarge also gives some channels M ≥ 1
+  // (shift > 0) and one M = 0.
+  enum class Fixed { kNone, kSmall, kLarge } fixed = Fixed::kNone;
   uint32_t seed = 1;
 
   std::string describe() const {
@@ -46,7 +50,7 @@ struct Case {
       << " d " << window.dilation_h << "," << window.dilation_w << " pads " << window.pad_top << ","
       << window.pad_left << "," << window.pad_bottom << "," << window.pad_right << " zx " << zx << " zy "
       << zy << " clamp [" << out_min << "," << out_max << "] zw " << weight_zero_points << " values "
-      << int(values);
+      << int(values) << " fixed " << int(fixed);
     return s.str();
   }
 };
@@ -80,8 +84,17 @@ void expect_same_as_reference(const ConvKernel& kernel, const Case& c) {
     if (c.weight_zero_points) zw[size_t(oc)] = oc % 3 == 0 ? 127 : oc % 3 == 1 ? -128 : s8(rng);
     mult[size_t(oc)] = oc % 4 == 0 ? tie : base * float(1 + oc % 7);
   }
+  std::vector<FixedPointMultiplier> fixed;
+  if (c.fixed != Case::Fixed::kNone) {
+    for (int64_t oc = 0; oc < s.out_c; ++oc) {
+      double m = mult[size_t(oc)];
+      if (c.fixed == Case::Fixed::kLarge && oc % 5 == 3) m = 1.0 + 0.37 * double(oc % 4);
+      if (c.fixed == Case::Fixed::kLarge && oc == 1) m = 0;
+      fixed.push_back(quantize_multiplier(m));
+    }
+  }
   ASSERT_TRUE(fits_int32_accumulator(s.taps(), bias.data(), s.out_c));
-  const QuantizedWeights qw{w.data(), bias.data(), zw.data(), mult.data()};
+  const QuantizedWeights qw{w.data(), bias.data(), zw.data(), mult.data(), fixed.empty() ? nullptr : fixed.data()};
 
   PackedWeights ref_weights, fast_weights;
   ref::conv2d_pack(p, qw, &ref_weights);
@@ -133,6 +146,44 @@ TEST(IntFastConv, SweepBitExactAgainstReference) {
             expect_same_as_reference(*k, c);
             if (::testing::Test::HasFatalFailure()) return;
           }
+  EXPECT_GT(double(interior), 0.3 * double(outputs)) << "the sweep's outputs are mostly clamped";
+}
+
+// The kernels that implement the integer requantization (fixed_point): the same sweep with fixed-point
+// multipliers, all M < 1 (the vector path) and with some M ≥ 1 and M = 0 (the per-lane fallback), and the
+// saturating values.
+TEST(IntFastConv, IntegerRequantizationBitExactAgainstReference) {
+  int64_t n = 0, kernels = 0;
+  outputs = interior = 0;
+  for (const ConvKernel* k : conv_kernels()) {
+    if (!k->fixed_point) continue;
+    ++kernels;
+    for (int64_t in_c : {1, 3, 16, 17, 64})
+      for (int64_t out_c : {1, 10, 16, 17, 64})
+        for (int64_t kernel : {1, 3})
+          for (auto fixed : {Case::Fixed::kSmall, Case::Fixed::kLarge}) {
+            Case c;
+            c.in_c = in_c, c.out_c = out_c, c.seed = uint32_t(1000 + ++n), c.fixed = fixed;
+            c.batch = n % 3 == 0 ? 5 : 1;
+            c.window.kernel_h = c.window.kernel_w = kernel;
+            c.window.stride_h = c.window.stride_w = n % 2 ? 1 : 2;
+            c.window.pad_top = c.window.pad_left = kernel == 3 ? 1 : 0;
+            c.window.pad_bottom = c.window.pad_right = kernel == 3 ? 1 : 0;
+            c.zx = n % 4 == 0 ? 255 : 128, c.zy = n % 3 == 0 ? 0 : 128;
+            c.out_min = n % 2 && c.zy < 255 ? c.zy : 0;
+            c.weight_zero_points = n % 5 < 2;
+            expect_same_as_reference(*k, c);
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+    for (auto values : {Case::Values::kMax, Case::Values::kMin}) {
+      Case c;
+      c.in_c = 64, c.out_c = 17, c.batch = 3, c.weight_zero_points = true, c.fixed = Case::Fixed::kLarge;
+      c.window = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false};
+      c.values = values, c.zx = values == Case::Values::kMax ? 0 : 255, c.zy = 128;
+      expect_same_as_reference(*k, c);
+    }
+  }
+  EXPECT_GE(kernels, 1);  // the reference kernel is always one
   EXPECT_GT(double(interior), 0.3 * double(outputs)) << "the sweep's outputs are mostly clamped";
 }
 

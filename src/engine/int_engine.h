@@ -31,7 +31,8 @@ struct IntEngineOptions {
   // results (tests check each kernel against the reference).
   const int8::KernelTable* kernels = nullptr;
   // Requantization arithmetic; unset: the model's metadata `tinyptq.requant` ("float" | "integer"), else
-  // float (ONNX Runtime's). Integer runs the requantizing ops on the reference kernels.
+  // float (ONNX Runtime's). Integer runs Conv and Gemm on the table's kernels where they are fixed_point
+  // (AVX-512 VNNI), every other requantizing op on the reference kernels.
   std::optional<Requantization> requant;
 };
 

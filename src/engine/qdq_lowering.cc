@@ -387,10 +387,12 @@ class Lowering {
     p.shape = shape;
     p.input_zero_point = xq.quant.zero_point;
     p.output = tail->stage;
-    auto runs = [&](const int8::ConvKernel& k) { return k.run && (!k.supports || k.supports(shape)); };
-    const int8::ConvKernel& kernel = shape.groups > 1 && runs(arith_.depthwise) ? arith_.depthwise
-                                     : runs(arith_.conv)                             ? arith_.conv
-                                                                                 : int8::reference_kernels().conv;
+    auto runs = [&](const int8::ConvKernel& k) {
+      return k.run && (!integer_ || k.fixed_point) && (!k.supports || k.supports(shape));
+    };
+    const int8::ConvKernel& kernel = shape.groups > 1 && runs(k_.depthwise) ? k_.depthwise
+                                     : runs(k_.conv)                         ? k_.conv
+                                                                             : int8::reference_kernels().conv;
     auto step = qdq::conv_step(kernel, p,
                                {w->data.data(), bias.data(), zero_points.data(), multipliers.data(),
                                 integer_ ? fixed.data() : nullptr});
@@ -440,8 +442,9 @@ class Lowering {
     p.k = k, p.n = cols;
     p.input_zero_point = xq.quant.zero_point;
     p.output = tail.stage;
+    const int8::GemmKernel& g = k_.gemm;
     const int8::GemmKernel& kernel =
-        arith_.gemm.supports && !arith_.gemm.supports(p) ? int8::reference_kernels().gemm : arith_.gemm;
+        (integer_ && !g.fixed_point) || (g.supports && !g.supports(p)) ? int8::reference_kernels().gemm : g;
     auto step = qdq::gemm_step(kernel, p,
                                {data.data(), bias.data(), zero_points.data(), multipliers.data(),
                                 integer_ ? fixed.data() : nullptr},
@@ -663,7 +666,9 @@ class Lowering {
   const Graph& g_;
   const int8::KernelTable& k_;
   const bool integer_;                // integer requantization (kernel_table.h, Requantization)
-  const int8::KernelTable& arith_;    // kernels of requantizing ops: k_, or the reference ones in integer mode
+  // Kernels of the other requantizing ops (Add, pools, tables): k_, or the reference ones in integer mode.
+  // Conv and Gemm use k_'s kernel in integer mode too where it is fixed_point.
+  const int8::KernelTable& arith_;
   qdq::Plan plan_;
   std::map<std::string, Shape> shapes_;  // per image
   std::map<std::string, std::vector<int>> consumers_;

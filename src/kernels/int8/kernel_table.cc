@@ -122,9 +122,9 @@ const KernelTable& reference_kernels() {
   static const KernelTable table = [] {
     KernelTable t;
     t.isa = "reference";
-    t.conv = {"conv2d_nhwc_u8s8_ref", nullptr, ref::conv2d_pack, ref::conv2d_scratch_bytes, ref::conv2d};
+    t.conv = {"conv2d_nhwc_u8s8_ref", nullptr, ref::conv2d_pack, ref::conv2d_scratch_bytes, ref::conv2d, true};
     t.depthwise = t.conv;
-    t.gemm = {"gemm_u8s8_ref", nullptr, ref::gemm_pack, ref::gemm_scratch_bytes, ref::gemm};
+    t.gemm = {"gemm_u8s8_ref", nullptr, ref::gemm_pack, ref::gemm_scratch_bytes, ref::gemm, true};
     t.add = {"add_u8_ref", ref::add};
     t.avgpool = {"avgpool_nhwc_u8_ref", ref::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_ref", ref::global_avgpool};
@@ -139,18 +139,19 @@ const KernelTable& reference_kernels() {
 
 namespace {
 
-// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference), depthwise Conv2D,
+// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference; both requantizations),
+// depthwise Conv2D,
 // AVX-512 elementwise and pooling kernels; maxpool and the requantization table stay scalar.
 const KernelTable& avx512vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx512-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avx512vnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
-              avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d};
+              avx512vnni::conv2d_scratch_bytes, avx512vnni::conv2d, true};
     t.depthwise = {"depthwise_nhwc_u8s8_avx512", avx512vnni::depthwise_supports, avx512vnni::depthwise_pack,
                    avx512vnni::depthwise_scratch_bytes, avx512vnni::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
-              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>};
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>, true};
     t.add = {"add_u8_avx512", avx512::add};
     t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool};

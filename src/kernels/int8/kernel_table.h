@@ -81,7 +81,8 @@ struct PackedWeights {
   std::vector<int32_t> bias;         // [channels]
   std::vector<int32_t> zero_points;  // [channels]; empty when every weight zero point is 0
   std::vector<float> multipliers;    // [channels]; float requantization
-  std::vector<FixedPointMultiplier> fixed;  // [channels]; non-empty: integer requantization (reference only)
+  std::vector<FixedPointMultiplier> fixed;  // [channels]; non-empty: integer requantization (kernels whose
+                                            // `fixed_point` is set)
 };
 
 struct ConvParams {
@@ -109,6 +110,9 @@ struct ConvKernel {
   ConvPackFn pack = nullptr;
   ConvScratchFn scratch_bytes = nullptr;
   ConvRunFn run = nullptr;
+  // run computes the integer requantization when PackedWeights::fixed is non-empty (the pack copied
+  // QuantizedWeights::fixed); otherwise integer models run this op on the reference kernel.
+  bool fixed_point = false;
 };
 
 // ---- Gemm: Y[m][n] = requant(bias[n] + Σ_k (A[m][k] − za)(W[n][k] − zw[n])) ----------------------------
@@ -131,6 +135,7 @@ struct GemmKernel {
   GemmPackFn pack = nullptr;
   GemmScratchFn scratch_bytes = nullptr;
   GemmRunFn run = nullptr;
+  bool fixed_point = false;  // as ConvKernel::fixed_point
 };
 
 // ---- Add --------------------------------------------------------------------------------------------------

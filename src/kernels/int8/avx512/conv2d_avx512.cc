@@ -5,15 +5,19 @@
 // vpdpbusd. acc = bias + Σ x̃·w in int32 (exact by the accumulator contract; wrapping sums are
 // order-independent, so acc + bias − zw·Σ x̃ equals the reference bit for bit), then the float
 // requantization of requantize_float: v = float(acc)·M, clamp to [min − zy, max − zy] (NaN → lower
-// bound, as max_ps returns its second operand), round half to even (cvtps2dq, default MXCSR), + zy.
+// bound, as max_ps returns its second operand), round half to even (cvtps2dq, default MXCSR), + zy; or,
+// when the pack kept fixed-point multipliers, the integer requantization of requantize_fixed (see
+// fixed_requant below).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
 
 #include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/reference/conv2d.h"
+#include "quant/requant.h"
 
 // GCC 12 flags the self-initialised _mm512_undefined_*() pass-through operands inside the intrinsics
 // (cvtepi32_ps, max_ps, ...) as maybe-uninitialized: a known false positive.
@@ -39,10 +43,32 @@ struct Args {
   const int32_t* bias;
   const int32_t* zero_points;  // null when every zw is 0
   const float* multipliers;
+  const FixedPointMultiplier* fixed;  // non-null: integer requantization
+  bool fixed_vector;                  // every fixed shift ≤ 0 (M < 1): the vector path of fixed_requant
   int64_t out_c;
   float lo, hi;  // min − zy, max − zy
   int32_t out_zero_point;
 };
+
+// clamp(MBQM(v, m[c]) + zy, min, max) per lane, as requantize_fixed, for lanes with shift ≤ 0:
+//   SRDHM: h = floor((v·m + 2^30) / 2^31), in int64 per even/odd lane pair (m ∈ {0} ∪ [2^30, 2^31), so
+//          the saturating case v = m = INT32_MIN never occurs and h fits int32);
+//   RDBPOT: e = −shift ∈ [0, 31], r = (h >> e) + ((h & (2^e − 1)) > (2^e − 1) >> 1 + [h < 0]);
+//   clamp r to [min − zy, max − zy] in int32, then + zy (equal to clamping r + zy in int64).
+inline __m512i fixed_requant(__m512i v, __m512i m, __m512i e, __m512i lo, __m512i hi, __m512i zy) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, m), nudge), 31);
+  const __m512i odd = _mm512_srai_epi64(
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), _mm512_srli_epi64(m, 32)), nudge), 31);
+  const __m512i h = _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);
+  const __m512i remainder = _mm512_and_si512(h, mask);
+  const __m512i threshold = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(h, 31));
+  __m512i r = _mm512_srav_epi32(h, e);
+  r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(remainder, threshold), r, one);
+  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zy);
+}
 
 using TileFn = void (*)(const Args& a, const uint8_t* src, int64_t block, uint8_t* out);
 
@@ -95,6 +121,36 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
         }
       sums[i] = sum;
     }
+  }
+  if (a.fixed) {
+    const __m512i lo_i = _mm512_set1_epi32(int32_t(a.lo)), hi_i = _mm512_set1_epi32(int32_t(a.hi));
+    // Lane l of a block reads fixed[c0 + l]: {multiplier, shift} pairs, 2 int32 apart.
+    const __m512i pairs = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int j = 0; j < NB; ++j) {
+      const int64_t c0 = (block + j) * kBlock, n = a.out_c - c0 < kBlock ? a.out_c - c0 : kBlock;
+      const __mmask16 mask = __mmask16((1u << n) - 1);
+      const auto* f = reinterpret_cast<const int32_t*>(a.fixed + c0);
+      const __m512i m_v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, pairs, f, 4);
+      const __m512i e_v = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, pairs, f + 1, 4));
+      const __m512i zw_v =
+          a.zero_points ? _mm512_maskz_loadu_epi32(mask, a.zero_points + c0) : _mm512_setzero_si512();
+      for (int i = 0; i < NP; ++i) {
+        __m512i v = acc[i][j];
+        if (a.zero_points) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw_v, _mm512_set1_epi32(sums[i])));
+        uint8_t* o = out + i * a.out_c + c0;
+        if (a.fixed_vector) {
+          _mm_mask_storeu_epi8(o, mask, _mm512_cvtepi32_epi8(fixed_requant(v, m_v, e_v, lo_i, hi_i, zy_v)));
+        } else {  // some M ≥ 1: the scalar formula
+          alignas(64) int32_t lanes[kBlock];
+          _mm512_store_si512(lanes, v);
+          for (int64_t l = 0; l < n; ++l)
+            o[l] = uint8_t(requantize_fixed(lanes[l], a.fixed[c0 + l], a.out_zero_point,
+                                            int32_t(a.lo) + a.out_zero_point, int32_t(a.hi) + a.out_zero_point));
+        }
+      }
+    }
+    return;
   }
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
@@ -180,6 +236,11 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   a.bias = pw.bias.data();
   a.zero_points = pw.zero_points.empty() ? nullptr : pw.zero_points.data();
   a.multipliers = pw.multipliers.data();
+  if (!pw.fixed.empty()) {
+    static_assert(sizeof(FixedPointMultiplier) == 2 * sizeof(int32_t));
+    a.fixed = pw.fixed.data();
+    a.fixed_vector = std::all_of(pw.fixed.begin(), pw.fixed.end(), [](FixedPointMultiplier m) { return m.shift <= 0; });
+  }
   a.out_c = s.out_c;
   a.lo = float(int64_t{p.output.min} - p.output.zero_point);
   a.hi = float(int64_t{p.output.max} - p.output.zero_point);
