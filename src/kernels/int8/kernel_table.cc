@@ -139,9 +139,9 @@ const KernelTable& reference_kernels() {
 
 namespace {
 
-// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference; both requantizations),
-// depthwise Conv2D,
-// AVX-512 elementwise and pooling kernels; maxpool and the requantization table stay scalar.
+// AVX-512 VNNI Conv2D and Gemm (groups = 1; other shapes fall back to the reference; float and integer
+// requantization), depthwise Conv2D, AVX-512 elementwise and pooling kernels; maxpool and the
+// requantization table stay scalar.
 const KernelTable& avx512vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
