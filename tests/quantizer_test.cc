@@ -209,6 +209,31 @@ TEST(QuantizerErrors, UnknownPresetListsValidNames) {
   }
 }
 
+TEST(QuantizerErrors, LayerOverrideOfAnUnknownNodeNamesItAndTheLayers) {
+  Calibration calib(small_resnet(), calibration_inputs(4));
+  QuantRecipe r = preset_recipe("best");
+  r.layers["conv3"].keep_float = true;
+  try {
+    quantize(calib, r);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("'conv3'"), std::string::npos) << m;
+    EXPECT_NE(m.find("conv1, conv2, add, gap, fc"), std::string::npos) << m;
+  }
+  r.layers.clear();
+  r.layers["relu1"].keep_float = true;  // a node, but not a quantizable layer
+  EXPECT_THROW(quantize(calib, r), Error);
+  r.layers.clear();
+  r.layers["conv2"].keep_float = true;
+  const Graph q = quantize(calib, r).model.graph;
+  for (const auto& n : q.nodes)
+    if (n.op == Op::kConv)  // quantized weights arrive through a DequantizeLinear, float ones directly
+      EXPECT_EQ(q.is_initializer(n.inputs[1]) && q.initializer(n.inputs[1])->dtype == DType::kFloat32,
+                n.name == "conv2")
+          << n.name;
+}
+
 TEST(QuantizerErrors, BadBitWidths) {
   Calibration calib(small_resnet(), calibration_inputs(4));
   QuantRecipe r = preset_recipe("best");

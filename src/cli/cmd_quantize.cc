@@ -30,6 +30,7 @@ struct QuantizeArgs {
   std::optional<double> percentile, adaround_lr, adaround_reg, adaround_warmup;
   std::optional<double> weight_budget_kb;
   std::vector<int> mixed_bits = {2, 3, 4, 5, 6, 7, 8};
+  std::vector<std::string> keep_float;  // layer (node) names run in float
   std::optional<std::string> act_ranges;
   std::optional<int> output_abits;
   int heldout_per_class = 50;
@@ -103,6 +104,7 @@ QuantRecipe build_recipe(const QuantizeArgs& a) {
                    : *a.act_ranges == "quantized" ? ActRanges::kQuantized
                                                   : ActRanges::kOutputAware;
   }
+  for (const auto& name : a.keep_float) r.layers[name].keep_float = true;
   if (a.threads) r.threads = *a.threads;
   r.seed = a.seed;
   return r;
@@ -182,6 +184,7 @@ void run_quantize(const QuantizeArgs& a) {
   std::optional<MixedPlan> mixed;
   std::optional<ProxySet> proxy;
   if (a.weight_budget_kb) {
+    check(a.keep_float.empty(), "--keep-float cannot be combined with --weight-budget-kb (mixed precision sets every layer's width)");
     check(split == Split::kTrain, "--weight-budget-kb needs --calib-split train (held-out images come from it)");
     const std::vector<int64_t> held = heldout_indices(d, cs, a.heldout_per_class);
     proxy = make_proxy_set(calib, image_batch(d, held, layout, parse_preprocess(a.preprocess)), recipe.threads);
@@ -198,11 +201,14 @@ void run_quantize(const QuantizeArgs& a) {
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<std::vector<std::string>> rows;
-  for (const auto& l : res.layers)
+  for (const auto& l : res.layers) {
+    const bool float_out = l.abits == 32;  // dequantized int32 accumulator (--float-logits)
     rows.push_back({l.node, l.op, l.wbits ? std::to_string(l.wbits) + (l.weight_granularity == "per-channel" ? "/ch" : "") : "-",
-                    std::to_string(l.abits), "[" + fixed(l.min, 3) + ", " + fixed(l.max, 3) + "]", fixed(l.scale, 6),
-                    std::to_string(l.zero_point), fixed(l.sqnr_db, 1)});
+                    std::to_string(l.abits), float_out ? "float" : "[" + fixed(l.min, 3) + ", " + fixed(l.max, 3) + "]",
+                    float_out ? "-" : fixed(l.scale, 6), float_out ? "-" : std::to_string(l.zero_point), float_out ? "-" : fixed(l.sqnr_db, 1)});
+  }
   std::cout << "preset " << recipe.preset << ": " << recipe.summary() << "\n"
+            << (a.keep_float.empty() ? std::string() : "kept float: " + join(a.keep_float, ", ") + "\n")
             << "calibration: " << cs.indices.size() << " images from " << cs.split << " (seed " << cs.seed << ")\n\n"
             << text_table({"layer", "op", "W bits", "A bits", "output range", "scale", "zp", "SQNR dB"}, rows) << "\n"
             << "wrote " << a.output << " (" << bytes << " bytes) in " << fixed(total, 2) << " s (quantize "
@@ -237,6 +243,7 @@ void run_quantize(const QuantizeArgs& a) {
     j["output_bytes"] = bytes;
     j["preset"] = recipe.preset;
     j["recipe"] = recipe.summary();
+    if (!a.keep_float.empty()) j["keep_float"] = a.keep_float;
     auto layers = nlohmann::ordered_json::array();
     for (const auto& l : res.layers)
       layers.push_back({{"node", l.node}, {"op", l.op}, {"output", l.value}, {"wbits", l.wbits}, {"abits", l.abits},
@@ -323,6 +330,10 @@ void add_quantize_command(CLI::App& app) {
                  "Mixed precision: per-layer weight widths (2..8) chosen by sensitivity on held-out training images "
                  "so that the weights take at most this many kB (1 kB = 1000 bytes, biases excluded)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--keep-float", a->keep_float,
+                  "Layers (node names, comma-separated) to leave in float, like ONNX Runtime's nodes_to_exclude; "
+                  "quantize lists the names")
+      ->delimiter(',');
   cmd->add_option("--mixed-bits", a->mixed_bits, "Candidate weight widths for --weight-budget-kb (comma-separated, 2..8)")
       ->delimiter(',')->check(CLI::Range(2, 8))->capture_default_str();
   cmd->add_option("--heldout-per-class", a->heldout_per_class,

@@ -34,6 +34,20 @@ std::vector<std::string> all_candidate_values(const QuantPlan& plan) {
   return v;
 }
 
+// Every per-layer override must name a quantizable node of g (a misspelt name would silently do nothing).
+void check_layer_overrides(const Graph& g, const QuantRecipe& r) {
+  for (const auto& [name, ov] : r.layers) {
+    const bool found = std::any_of(g.nodes.begin(), g.nodes.end(), [&](const Node& n) {
+      return n.name == name && node_rule(g, n).role == QuantRole::kCompute;
+    });
+    if (found) continue;
+    std::string known;
+    for (const auto& n : g.nodes)
+      if (node_rule(g, n).role == QuantRole::kCompute) known += (known.empty() ? "" : ", ") + n.name;
+    throw Error("no quantizable layer named '" + name + "' in the model (its layers: " + known + ")");
+  }
+}
+
 int layer_wbits(const QuantRecipe& r, const std::string& name) {
   auto it = r.layers.find(name);
   return it != r.layers.end() && it->second.wbits ? *it->second.wbits : r.wbits;
@@ -169,6 +183,7 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
         "output activation bits must be 2..8 (got " + std::to_string(recipe.output_abits) + ")");
   check(recipe.cross_layer_equalization == calib.cle(), "internal: calibration CLE mismatch");
   const Graph& g = calib.graph();
+  check_layer_overrides(g, recipe);
   QuantizeResult res;
   res.plan = plan_quantization(g, recipe);
   const QuantPlan& plan = res.plan;
@@ -226,9 +241,12 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
     r.node = layer.name;
     r.op = op_name(layer.op);
     r.value = layer.output_value;
+    if (layer.rule.weight_input >= 0) {
+      r.wbits = weights.at(layer.name).bits;
+      r.weight_granularity = recipe.per_channel ? "per-channel" : "per-tensor";
+    }
     if (layer.float_output) {  // dequantized int32 accumulator: no output quantization point
       r.abits = 32;
-      if (layer.rule.weight_input >= 0) r.wbits = weights.at(layer.name).bits;
       res.layers.push_back(r);
       continue;
     }
@@ -238,10 +256,6 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
     r.min = float(double(p.scale[0]) * (qmin(p.format) - p.zero_point[0]));
     r.max = float(double(p.scale[0]) * (qmax(p.format) - p.zero_point[0]));
     r.abits = p.format.bits;
-    if (layer.rule.weight_input >= 0) {
-      r.wbits = weights.at(layer.name).bits;
-      r.weight_granularity = recipe.per_channel ? "per-channel" : "per-tensor";
-    }
     res.layers.push_back(r);
   }
   if (opts.sqnr_images > 0) {

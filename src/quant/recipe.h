@@ -13,7 +13,8 @@
 
 namespace tinyptq {
 
-// Per-layer override, keyed by the node name of a Conv/Gemm/MatMul in the canonical graph.
+// Per-layer override, keyed by the node name of a quantizable layer (Conv, Gemm, MatMul, Add, pooling, ...)
+// in the canonical graph; quantize() rejects a name that is not one. wbits applies to layers with weights.
 struct LayerOverride {
   std::optional<int> wbits;  // weight bit width for this layer
   bool keep_float = false;   // run this layer in float (its output is not quantized by it)
