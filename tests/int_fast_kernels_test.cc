@@ -39,8 +39,9 @@ struct Case {
   enum class Values { kRandom, kMax, kMin } values = Values::kRandom;
   bool weight_zero_points = false;
   // Integer requantization (QuantizeMultiplier of each M); kLarge also gives some channels M ≥ 1
-  // (shift > 0) and one M = 0.
-  enum class Fixed { kNone, kSmall, kLarge } fixed = Fixed::kNone;
+  // (shift > 0) and one M = 0; kTies uses M = 2^-6..2^-8, so that v·M lands exactly on a half (the
+  // rounding-divide ties, negative ones included) for about one output in 64..256.
+  enum class Fixed { kNone, kSmall, kLarge, kTies } fixed = Fixed::kNone;
   uint32_t seed = 1;
 
   std::string describe() const {
@@ -90,6 +91,7 @@ void expect_same_as_reference(const ConvKernel& kernel, const Case& c) {
       double m = mult[size_t(oc)];
       if (c.fixed == Case::Fixed::kLarge && oc % 5 == 3) m = 1.0 + 0.37 * double(oc % 4);
       if (c.fixed == Case::Fixed::kLarge && oc == 1) m = 0;
+      if (c.fixed == Case::Fixed::kTies) m = std::ldexp(1.0, -int(6 + oc % 3));
       fixed.push_back(quantize_multiplier(m));
     }
   }
@@ -161,7 +163,7 @@ TEST(IntFastConv, IntegerRequantizationBitExactAgainstReference) {
     for (int64_t in_c : {1, 3, 16, 17, 64})
       for (int64_t out_c : {1, 10, 16, 17, 64})
         for (int64_t kernel : {1, 3})
-          for (auto fixed : {Case::Fixed::kSmall, Case::Fixed::kLarge}) {
+          for (auto fixed : {Case::Fixed::kSmall, Case::Fixed::kLarge, Case::Fixed::kTies}) {
             Case c;
             c.in_c = in_c, c.out_c = out_c, c.seed = uint32_t(1000 + ++n), c.fixed = fixed;
             c.batch = n % 3 == 0 ? 5 : 1;

@@ -162,18 +162,18 @@ const KernelTable& avx512vnni_kernels() {
   return table;
 }
 
-// The AVX2 Conv2D (vpmaddwd on int16 weight pairs; groups = 1), Gemm on it, AVX2 elementwise and pooling
-// kernels.
+// The AVX2 Conv2D (vpmaddwd on int16 weight pairs; groups = 1; float and integer requantization), Gemm on
+// it, AVX2 elementwise and pooling kernels.
 const KernelTable& avx2_kernels() {
   static const KernelTable table = [] {
     KernelTable t = reference_kernels();
     t.isa = "avx2";
     t.conv = {"conv2d_nhwc_u8s8_avx2", avx512vnni::conv2d_supports, avx2::conv2d_pack,
-              avx512vnni::conv2d_scratch_bytes, avx2::conv2d};
+              avx512vnni::conv2d_scratch_bytes, avx2::conv2d, true};
     t.depthwise = {"depthwise_nhwc_u8s8_avx2", avx2::depthwise_supports, avx2::depthwise_pack,
                    avx2::depthwise_scratch_bytes, avx2::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx2", gemm_as_conv::supports, gemm_as_conv::pack<avx2::conv2d_pack>,
-              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>};
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>, true};
     t.add = {"add_u8_avx2", avx2::add};
     t.avgpool = {"avgpool_nhwc_u8_avx2", avx2::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool};
@@ -191,9 +191,9 @@ const KernelTable& avxvnni_kernels() {
     KernelTable t = avx2_kernels();
     t.isa = "avx-vnni";
     t.conv = {"conv2d_nhwc_u8s8_avxvnni", avx512vnni::conv2d_supports, avx512vnni::conv2d_pack,
-              avx512vnni::conv2d_scratch_bytes, avxvnni::conv2d};
+              avx512vnni::conv2d_scratch_bytes, avxvnni::conv2d, true};
     t.gemm = {"gemm_u8s8_avxvnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
-              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avxvnni::conv2d>};
+              gemm_as_conv::scratch_bytes, gemm_as_conv::run<avxvnni::conv2d>, true};
     return t;
   }();
   return table;

@@ -10,10 +10,12 @@
 // acc = bias + Σ x̃·w in int32 (exact by the accumulator contract; wrapping sums are order-independent,
 // so acc − zw·Σ x̃ equals the reference bit for bit), then requantize_float: v = float(acc)·M, clamp to
 // [min − zy, max − zy] (NaN → lower bound, as max_ps returns its second operand), round half to even
-// (cvtps2dq, default MXCSR), + zy, packed with unsigned saturation (exact: the values are in [0, 255]).
+// (cvtps2dq, default MXCSR), + zy, packed with unsigned saturation (exact: the values are in [0, 255]);
+// or, when the pack kept fixed-point multipliers, requantize_fixed's integer arithmetic (fixed_requant).
 #pragma once
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
@@ -21,6 +23,7 @@
 #include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/kernel_table.h"
 #include "kernels/int8/reference/conv2d.h"
+#include "quant/requant.h"
 
 namespace tinyptq::int8::ymm_conv {
 namespace {
@@ -50,10 +53,78 @@ struct Args {
   const int32_t* bias;
   const int32_t* zero_points;  // null when every zw is 0
   const float* multipliers;
+  const FixedPointMultiplier* fixed;  // non-null: integer requantization
+  bool fixed_vector;                  // every fixed shift ≤ 0 (M < 1): the vector path of fixed_requant
   int64_t out_c;
   float lo, hi;  // min − zy, max − zy
   int32_t out_zero_point;
 };
+
+// clamp(MBQM(v, m) + zy, min, max) per lane, as requantize_fixed, for lanes with shift ≤ 0 (the ymm form
+// of avx512/conv2d_avx512.cc's fixed_requant):
+//   SRDHM: h = floor((v·m + 2^30) / 2^31) in int64 per even/odd lane pair; h fits int32 (m ∈ {0} ∪
+//          [2^30, 2^31)), so its low 32 bits are those of the logical shift (AVX2 has no srai_epi64);
+//   RDBPOT: e = −shift ∈ [0, 31], r = (h >> e) + ((h & (2^e − 1)) > (2^e − 1) >> 1 + [h < 0]);
+//   clamp r to [min − zy, max − zy] in int32, then + zy.
+inline __m256i fixed_requant(__m256i v, __m256i m, __m256i e, __m256i lo, __m256i hi, __m256i zy) {
+  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
+  const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, m), nudge), 31);
+  const __m256i odd = _mm256_srli_epi64(
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(m, 32)), nudge), 31);
+  const __m256i h = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, e), one);
+  const __m256i remainder = _mm256_and_si256(h, mask);
+  const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
+  const __m256i r = _mm256_sub_epi32(_mm256_srav_epi32(h, e), _mm256_cmpgt_epi32(remainder, threshold));
+  return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(r, lo), hi), zy);
+}
+
+// The 16 output bytes of one block from its two int32 vectors (values in [0, 255]); n < 16 stores n.
+inline void store_block(uint8_t* o, __m256i q0, __m256i q1, int64_t n) {
+  // packus works per 128-bit lane: words [q0 0..3, q1 0..3 | q0 4..7, q1 4..7]; 0xD8 restores 0..15.
+  const __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1), 0xD8);
+  const __m128i bytes = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+  if (n == kBlock) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes);
+  } else {
+    alignas(16) uint8_t tmp[kBlock];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+    std::memcpy(o, tmp, size_t(n));
+  }
+}
+
+// Integer requantization of a tile's accumulators (zero-point term already subtracted).
+template <int NP, int NB>
+void store_fixed(const Args& a, const __m256i (&acc)[NP][2 * NB], int64_t c0, uint8_t* out) {
+  const __m256i lo = _mm256_set1_epi32(int32_t(a.lo)), hi = _mm256_set1_epi32(int32_t(a.hi));
+  const __m256i zy = _mm256_set1_epi32(a.out_zero_point);
+  for (int j = 0; j < NB; ++j) {
+    const int64_t cb = c0 + j * kBlock, n = a.out_c - cb < kBlock ? a.out_c - cb : kBlock;
+    if (n <= 0) break;
+    if (!a.fixed_vector) {  // some M ≥ 1: the scalar formula
+      for (int i = 0; i < NP; ++i) {
+        alignas(32) int32_t lanes[kBlock];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[i][2 * j]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + kLanes), acc[i][2 * j + 1]);
+        for (int64_t l = 0; l < n; ++l)
+          out[i * a.out_c + cb + l] = uint8_t(requantize_fixed(lanes[l], a.fixed[cb + l], a.out_zero_point,
+                                                               int32_t(a.lo) + a.out_zero_point,
+                                                               int32_t(a.hi) + a.out_zero_point));
+      }
+      continue;
+    }
+    alignas(32) int32_t m[kBlock] = {}, e[kBlock] = {};  // lanes ≥ n: m = 0, e = 0 (never stored)
+    for (int64_t l = 0; l < n; ++l) m[l] = a.fixed[cb + l].multiplier, e[l] = -a.fixed[cb + l].shift;
+    const __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+    const __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + kLanes));
+    const __m256i e0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(e));
+    const __m256i e1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(e + kLanes));
+    for (int i = 0; i < NP; ++i)
+      store_block(out + i * a.out_c + cb, fixed_requant(acc[i][2 * j], m0, e0, lo, hi, zy),
+                  fixed_requant(acc[i][2 * j + 1], m1, e1, lo, hi, zy), n);
+  }
+}
 
 using TileFn = void (*)(const Args& a, const uint8_t* src, int64_t block, uint8_t* out);
 
@@ -109,6 +180,7 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_sub_epi32(acc[i][v], _mm256_mullo_epi32(zw[v], sum_v));
     }
   }
+  if (a.fixed) return store_fixed<NP, NB>(a, acc, c0, out);
   const __m256 lo_v = _mm256_set1_ps(a.lo), hi_v = _mm256_set1_ps(a.hi);
   const __m256i zy_v = _mm256_set1_epi32(a.out_zero_point);
 #pragma GCC unroll 4
@@ -125,17 +197,7 @@ void tile(const Args& a, const uint8_t* src, int64_t block, uint8_t* out) {
       f1 = _mm256_min_ps(_mm256_max_ps(f1, lo_v), hi_v);
       const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), zy_v);
       const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), zy_v);
-      // packus works per 128-bit lane: words [q0 0..3, q1 0..3 | q0 4..7, q1 4..7]; 0xD8 restores 0..15.
-      const __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1), 0xD8);
-      const __m128i bytes = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
-      uint8_t* o = out + i * a.out_c + cb;
-      if (n == kBlock) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes);
-      } else {
-        alignas(16) uint8_t tmp[kBlock];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-        std::memcpy(o, tmp, size_t(n));
-      }
+      store_block(out + i * a.out_c + cb, q0, q1, n);
     }
   }
 }
@@ -206,6 +268,10 @@ void conv2d(const ConvParams& p, const uint8_t* x, uint8_t* y, int64_t images, R
   a.bias = pw.bias.data();
   a.zero_points = pw.zero_points.empty() ? nullptr : pw.zero_points.data();
   a.multipliers = pw.multipliers.data();
+  if (!pw.fixed.empty()) {
+    a.fixed = pw.fixed.data();
+    a.fixed_vector = std::all_of(pw.fixed.begin(), pw.fixed.end(), [](FixedPointMultiplier m) { return m.shift <= 0; });
+  }
   a.out_c = s.out_c;
   a.lo = float(int64_t{p.output.min} - p.output.zero_point);
   a.hi = float(int64_t{p.output.max} - p.output.zero_point);
