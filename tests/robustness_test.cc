@@ -9,6 +9,7 @@
 #include "data/calibration.h"
 #include "eval/robustness.h"
 #include "quant/sensitivity.h"
+#include "stats/statistics.h"
 #include "test_util.h"
 
 namespace tinyptq {
@@ -58,8 +59,15 @@ TEST(Robustness, BestAgreesWithFp32OnHeldOutTrainingImages) {
   EXPECT_GE(sets[0].at("agreement").get<double>(), 99.0);
   EXPECT_GE(sets[1].at("agreement").get<double>(), 99.0);
   EXPECT_DOUBLE_EQ(sets[0].at("reference_accuracy").get<double>(), 88.1);
+  EXPECT_NE(r.output.find("95% CI"), std::string::npos) << r.output;
   for (const auto& s : sets) {
     EXPECT_EQ(s.at("agree").get<int64_t>() * 100.0 / s.at("images").get<int64_t>(), s.at("agreement").get<double>());
+    const stats::Interval ci = stats::wilson_interval(s.at("agree"), s.at("images"));
+    const auto& j_ci = s.at("agreement_ci95");
+    EXPECT_DOUBLE_EQ(j_ci.at(0).get<double>(), 100 * ci.lo) << s.at("set");
+    EXPECT_DOUBLE_EQ(j_ci.at(1).get<double>(), 100 * ci.hi) << s.at("set");
+    EXPECT_LE(j_ci.at(0).get<double>(), s.at("agreement").get<double>()) << s.at("set");
+    EXPECT_GE(j_ci.at(1).get<double>(), s.at("agreement").get<double>()) << s.at("set");
     EXPECT_GE(s.at("agreement").get<double>(), 95.0) << s.at("set");  // degraded copies: see docs/fidelity.md
   }
 }

@@ -62,8 +62,10 @@ void run_robustness(const RobustnessArgs& a) {
                       {"images", row.images},
                       {"agree", row.agree},
                       {"agreement", row.agreement},
+                      {"agreement_ci95", {row.agreement_lo, row.agreement_hi}},
                       {"reference_accuracy", row.reference_accuracy},
                       {"quantized_accuracy", row.quantized_accuracy}});
+    j["interval"] = "Wilson score, 95 %, of agree / images";
     j["sets"] = sets;
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
@@ -71,9 +73,11 @@ void run_robustness(const RobustnessArgs& a) {
   for (const RobustnessRow& row : rows)
     table.push_back({row.set, std::to_string(row.images),
                      std::to_string(row.agree) + " (" + fixed(row.agreement, 2) + " %)",
-                     fixed(row.reference_accuracy, 2), fixed(row.quantized_accuracy, 2)});
+                     "[" + fixed(row.agreement_lo, 2) + ", " + fixed(row.agreement_hi, 2) + "]", fixed(row.reference_accuracy, 2),
+                     fixed(row.quantized_accuracy, 2)});
   std::cout << a.model << " against " << a.reference << "\n\n"
-            << text_table({"set", "images", "same top-1", "fp32 acc %", "quantized acc %"}, table);
+            << text_table({"set", "images", "same top-1", "95% CI %", "fp32 acc %", "quantized acc %"}, table)
+            << "\n95% CI: Wilson score interval of each set's agreement\n";
 }
 
 }  // namespace

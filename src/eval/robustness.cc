@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "quant/sensitivity.h"
+#include "stats/statistics.h"
 
 namespace tinyptq {
 
@@ -45,6 +46,8 @@ RobustnessRow compare(Engine& quantized, Engine& reference, Layout layout, const
   row.images = d.count;
   for (size_t k = 0; k < q.predicted.size(); ++k) row.agree += q.predicted[k] == ref.predicted[k];
   row.agreement = agreement_percent(q.predicted, ref.predicted);
+  const stats::Interval ci = stats::wilson_interval(row.agree, row.images);
+  row.agreement_lo = 100 * ci.lo, row.agreement_hi = 100 * ci.hi;
   row.reference_accuracy = ref.accuracy;
   row.quantized_accuracy = q.accuracy;
   return row;

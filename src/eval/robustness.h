@@ -26,6 +26,7 @@ struct RobustnessRow {
   std::string set;                  // "test", "held-out train", or the degradation's name
   int64_t images = 0, agree = 0;
   double agreement = 0;             // percent
+  double agreement_lo = 0, agreement_hi = 100;  // 95 % Wilson score interval of agree / images, percent
   double reference_accuracy = 0, quantized_accuracy = 0;  // percent, against the labels
 };
 
