@@ -228,10 +228,11 @@ TEST(QuantizerErrors, LayerOverrideOfAnUnknownNodeNamesItAndTheLayers) {
   r.layers["conv2"].keep_float = true;
   const Graph q = quantize(calib, r).model.graph;
   for (const auto& n : q.nodes)
-    if (n.op == Op::kConv)  // quantized weights arrive through a DequantizeLinear, float ones directly
+    if (n.op == Op::kConv) {  // quantized weights arrive through a DequantizeLinear, float ones directly
       EXPECT_EQ(q.is_initializer(n.inputs[1]) && q.initializer(n.inputs[1])->dtype == DType::kFloat32,
                 n.name == "conv2")
           << n.name;
+    }
 }
 
 TEST(QuantizerErrors, BadBitWidths) {

@@ -73,12 +73,33 @@ ObserverOptions act_options(const QuantRecipe& recipe, const QuantPlan& plan, co
   return oo;
 }
 
-QParams observe(const Tensor& t, const ObserverOptions& oo) {
-  auto obs = make_observer(oo);
+// fn(values) over the images of t in chunks of kObserveChunk images.
+template <typename Fn>
+void for_each_chunk(const Tensor& t, Fn&& fn) {
   const int64_t images = t.shape.empty() ? 0 : t.shape[0];
   const int64_t per = images ? int64_t(t.f.size()) / images : 0;
   for (int64_t first = 0; first < images; first += kObserveChunk)
-    obs->observe(std::span<const float>(t.f.data() + first * per, size_t(std::min(kObserveChunk, images - first) * per)));
+    fn(std::span<const float>(t.f.data() + first * per, size_t(std::min(kObserveChunk, images - first) * per)));
+}
+
+void feed(Observer& obs, const Tensor& t) {
+  for_each_chunk(t, [&](std::span<const float> values) { obs.observe(values); });
+}
+
+QParams observe(const Tensor& t, const ObserverOptions& oo) {
+  auto obs = make_observer(oo);
+  feed(*obs, t);
+  const Range r = obs->range();
+  return qparams_from_range(r.min, r.max, oo.format);
+}
+
+// As observe(calib.cache().at(v), oo), with histogram methods reading the calibration's shared histogram.
+QParams observe_fp32_value(const Calibration& calib, const std::string& v, const ObserverOptions& oo) {
+  auto obs = make_observer(oo);
+  if (const int bins = obs->histogram_bins())
+    obs->adopt_histogram(calib.fp32_histogram(v, bins, obs->name()));
+  else
+    feed(*obs, calib.cache().at(v));
   const Range r = obs->range();
   return qparams_from_range(r.min, r.max, oo.format);
 }
@@ -162,6 +183,17 @@ void quantize_on_quantized_path(const Calibration& calib, const QuantPlan& plan,
 
 }  // namespace
 
+const SplitHistogram& Calibration::fp32_histogram(const std::string& v, int bins, const std::string& owner) const {
+  std::lock_guard<std::mutex> lock(histograms_mutex_);
+  auto& slot = histograms_[{v, bins}];
+  if (!slot) {
+    auto h = std::make_unique<SplitHistogram>(bins, owner);
+    for_each_chunk(cache_.at(v), [&](std::span<const float> values) { h->add(values); });
+    slot = std::move(h);  // only once the whole value is in (an Error above leaves the slot empty)
+  }
+  return *slot;
+}
+
 Calibration::Calibration(const Graph& model, Tensor inputs, bool cle)
     : graph_(prepare_for_quantization(model)), inputs_(std::move(inputs)), cle_(cle) {
   check(!inputs_.shape.empty() && inputs_.shape[0] > 0, "calibration set is empty");
@@ -199,7 +231,7 @@ QuantizeResult quantize(const Calibration& calib, const QuantRecipe& recipe, con
     for (const auto& v : plan.act_values) {
       if (act.count(v)) continue;
       if (only_raw && !is_raw_input(plan, v)) continue;
-      act[v] = observe(calib.cache().at(v), act_options(recipe, plan, outputs, v));
+      act[v] = observe_fp32_value(calib, v, act_options(recipe, plan, outputs, v));
     }
     for (const auto& n : g.nodes)  // pass-through outputs reuse their source's params (topological order)
       for (const auto& o : n.outputs)

@@ -2,11 +2,15 @@
 // the calibration images, quantize weights (round-to-nearest or AdaRound), correct biases, rewrite to
 // QDQ and report per-layer ranges, params and SQNR.
 #pragma once
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quant/activation_cache.h"
+#include "quant/observers/histogram.h"
 #include "quant/qdq_rewrite.h"
 #include "quant/recipe.h"
 
@@ -24,6 +28,10 @@ class Calibration {
   const Tensor& inputs() const { return inputs_; }
   bool cle() const { return cle_; }
   const QuantPlan& default_plan() const { return plan_; }
+  // The histogram (bins per sign) of cached FP32 value v, built on first use and kept: every recipe
+  // with a histogram method on this calibration reads the same one. Thread-safe. owner names the observer
+  // in a build error (NaN/Inf), which is not kept.
+  const SplitHistogram& fp32_histogram(const std::string& v, int bins, const std::string& owner) const;
 
  private:
   Graph graph_;
@@ -31,6 +39,8 @@ class Calibration {
   bool cle_;
   QuantPlan plan_;
   ActivationCache cache_;
+  mutable std::mutex histograms_mutex_;
+  mutable std::map<std::pair<std::string, int>, std::unique_ptr<SplitHistogram>> histograms_;
 };
 
 struct LayerReport {

@@ -22,6 +22,8 @@ class EntropyObserver : public Observer {
  public:
   explicit EntropyObserver(const ObserverOptions& options);
   void observe(std::span<const float> values) override { hist_.add(values); }
+  int histogram_bins() const override { return hist_.bins(); }
+  void adopt_histogram(const SplitHistogram& h) override { hist_.assign_counts(h); }
   Range range() const override;
   const char* name() const override { return "entropy"; }
 

@@ -75,6 +75,16 @@ void SplitHistogram::add(std::span<const float> values) {
   for (; i < n; ++i) ++counts[bin(values[i])];
 }
 
+void SplitHistogram::assign_counts(const SplitHistogram& other) {
+  if (count_ != 0 || other.bins_ != bins_)
+    throw Error("observer " + owner_ + ": internal: a histogram can only be adopted by an empty one of " +
+                std::to_string(bins_) + " bins");
+  count_ = other.count_;
+  min_ = other.min_, max_ = other.max_;
+  top_ = other.top_, top_exponent_ = other.top_exponent_;
+  counts_ = other.counts_;
+}
+
 std::vector<int64_t> SplitHistogram::signed_counts() const {
   std::vector<int64_t> h(2 * static_cast<size_t>(bins_));
   for (int i = 0; i < bins_; ++i) {

@@ -24,6 +24,9 @@ class SplitHistogram {
 
   // Adds a batch. Throws Error on NaN/Inf (naming the index) before changing anything.
   void add(std::span<const float> values);
+  // Becomes what `other` holds (counts, min, max, T); this must be empty and of the same bins (Error
+  // otherwise). The owner name is kept.
+  void assign_counts(const SplitHistogram& other);
 
   int bins() const { return bins_; }
   int64_t count() const { return count_; }

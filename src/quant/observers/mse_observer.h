@@ -27,6 +27,8 @@ class MseObserver : public Observer {
   explicit MseObserver(const ObserverOptions& options);  // the fastest kernel this CPU runs
   MseObserver(const ObserverOptions& options, const MseErrorKernel& kernel);
   void observe(std::span<const float> values) override { hist_.add(values); }
+  int histogram_bins() const override { return hist_.bins(); }
+  void adopt_histogram(const SplitHistogram& h) override { hist_.assign_counts(h); }
   Range range() const override;
   const char* name() const override { return "mse"; }
 

@@ -25,6 +25,10 @@ constexpr MethodRow kMethods[] = {
 
 }  // namespace
 
+void Observer::adopt_histogram(const SplitHistogram&) {
+  throw Error(std::string("observer ") + name() + ": internal: this method does not work from a histogram");
+}
+
 const char* method_name(Method m) {
   for (const MethodRow& row : kMethods) {
     if (row.method == m) return row.name;

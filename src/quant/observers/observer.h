@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "quant/formats.h"
+#include "quant/observers/histogram.h"
 
 namespace tinyptq {
 
@@ -33,6 +34,11 @@ class Observer {
   virtual void observe(std::span<const float> values) = 0;
   virtual Range range() const = 0;
   virtual const char* name() const = 0;
+  // Histogram methods: the bins per sign of their SplitHistogram (0 for the others). A fresh observer
+  // with histogram_bins() == h.bins() may adopt_histogram(h) instead of observing the values h was built
+  // from: the histogram is batch-invariant (histogram.h), so range() is bitwise the same.
+  virtual int histogram_bins() const { return 0; }
+  virtual void adopt_histogram(const SplitHistogram& h);  // Error unless fresh and of histogram_bins()
 };
 
 enum class Method { kMinMax, kEntropy, kPercentile, kMse };

@@ -13,6 +13,8 @@ class PercentileObserver : public Observer {
  public:
   explicit PercentileObserver(const ObserverOptions& options);
   void observe(std::span<const float> values) override { hist_.add(values); }
+  int histogram_bins() const override { return hist_.bins(); }
+  void adopt_histogram(const SplitHistogram& h) override { hist_.assign_counts(h); }
   Range range() const override;
   const char* name() const override { return "percentile"; }
 
