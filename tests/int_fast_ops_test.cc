@@ -37,6 +37,43 @@ std::vector<uint8_t> random_u8(std::mt19937& rng, int64_t n) {
   return v;
 }
 
+// Integer (TFLite) Add: every table whose Add is fixed_point against the reference, over tails, scale
+// ratios (equal scales give power-of-two multipliers, so the rounding divides meet exact halves), output
+// clamps and an output multiplier ≥ 1 (the scalar fallback).
+TEST(IntFastOps, IntegerAddEveryTailAndScaleRatio) {
+  std::mt19937 rng(12);
+  const OutputStage stages[] = {{0, 0, 255}, {128, 128, 255}, {255, 0, 255}, {17, 17, 200}};
+  const float scales[][3] = {{0.04f, 0.04f, 0.04f},    {0.05f, 0.02f, 0.06f}, {0.0917f, 0.1541f, 0.0402f},
+                             {0.01f, 0.3f, 0.02f},      {0.02f, 0.02f, 0.01f}, {0.5f, 0.25f, 1e-8f}};
+  int64_t cases = 0, tables = 0;
+  for (const KernelTable* t : available_kernels()) {
+    if (!t->add.fixed_point) continue;
+    ++tables;
+    for (int64_t count : {1, 7, 8, 9, 15, 16, 17, 33, 64, 100, 1023})
+      for (const OutputStage& out : stages)
+        for (const auto& sc : scales) {
+          AddParams p;
+          p.a_zero_point = int32_t(count % 256), p.b_zero_point = 255 - int32_t(count % 256);
+          p.output = out;
+          set_integer_add(p, sc[0], sc[1], sc[2]);
+          std::vector<uint8_t> a = random_u8(rng, count), b = random_u8(rng, count);
+          if (count == 33) std::fill(a.begin(), a.end(), 255), std::fill(b.begin(), b.end(), 0);
+          std::vector<uint8_t> want(static_cast<size_t>(count)), got(static_cast<size_t>(count) + 1, 0xAB);
+          ref().add.run(p, a.data(), b.data(), want.data(), count);
+          t->add.run(p, a.data(), b.data(), got.data(), count);
+          EXPECT_EQ(got[size_t(count)], 0xAB) << t->add.name << " wrote past the end";
+          got.pop_back();
+          expect_equal(want, got, std::string(t->add.name) + " integer, count " + std::to_string(count) +
+                                      ", scales " + std::to_string(sc[0]) + " " + std::to_string(sc[1]) + " " +
+                                      std::to_string(sc[2]) + ", zy " + std::to_string(out.zero_point));
+          if (::testing::Test::HasFatalFailure()) return;
+          ++cases;
+        }
+  }
+  EXPECT_GE(tables, 1);  // the reference Add computes the integer arithmetic
+  EXPECT_GT(cases, 0);
+}
+
 TEST(IntFastOps, AddEveryTailAndQuantization) {
   std::mt19937 rng(11);
   const OutputStage stages[] = {{0, 0, 255}, {128, 128, 255}, {255, 0, 255}, {17, 17, 200}};

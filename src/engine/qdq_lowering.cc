@@ -510,7 +510,9 @@ class Lowering {
     if (integer_) int8::set_integer_add(p, qa.scale, qb.scale, tail->quant.scale);
     const std::string detail = "a: " + qa.str() + " b: " + qb.str() + clamp_str(*tail);
     const std::string nodes = covered(n, *tail);
-    add_step(qdq::add_step(arith_.add, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
+    // Integer mode: k_'s Add where it computes the integer arithmetic too, else the reference's.
+    const auto& add_kernel = integer_ && k_.add.fixed_point ? k_.add : arith_.add;
+    add_step(qdq::add_step(add_kernel, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
              nodes, detail);
     return true;
   }

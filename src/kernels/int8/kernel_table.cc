@@ -125,7 +125,7 @@ const KernelTable& reference_kernels() {
     t.conv = {"conv2d_nhwc_u8s8_ref", nullptr, ref::conv2d_pack, ref::conv2d_scratch_bytes, ref::conv2d, true};
     t.depthwise = t.conv;
     t.gemm = {"gemm_u8s8_ref", nullptr, ref::gemm_pack, ref::gemm_scratch_bytes, ref::gemm, true};
-    t.add = {"add_u8_ref", ref::add};
+    t.add = {"add_u8_ref", ref::add, true};
     t.avgpool = {"avgpool_nhwc_u8_ref", ref::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_ref", ref::global_avgpool};
     t.maxpool = {"maxpool_nhwc_u8_ref", ref::maxpool};
@@ -152,7 +152,7 @@ const KernelTable& avx512vnni_kernels() {
                    avx512vnni::depthwise_scratch_bytes, avx512vnni::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>, true};
-    t.add = {"add_u8_avx512", avx512::add};
+    t.add = {"add_u8_avx512", avx512::add, true};
     t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool};
     t.quantize = {"quantize_f32_u8_avx512", avx512::quantize};
@@ -174,7 +174,7 @@ const KernelTable& avx2_kernels() {
                    avx2::depthwise_scratch_bytes, avx2::depthwise_conv2d};
     t.gemm = {"gemm_u8s8_avx2", gemm_as_conv::supports, gemm_as_conv::pack<avx2::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>, true};
-    t.add = {"add_u8_avx2", avx2::add};
+    t.add = {"add_u8_avx2", avx2::add, true};
     t.avgpool = {"avgpool_nhwc_u8_avx2", avx2::avgpool};
     t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool};
     t.quantize = {"quantize_f32_u8_avx2", avx2::quantize};

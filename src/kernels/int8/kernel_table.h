@@ -255,6 +255,9 @@ template <typename Fn>
 struct Kernel {
   const char* name = nullptr;
   Fn run = nullptr;
+  // run also computes the integer arithmetic (e.g. AddParams::integer); otherwise integer models run this
+  // op on the reference kernel.
+  bool fixed_point = false;
 };
 
 struct KernelTable {

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/int8/avx2/fixed_point_avx2.h"
 #include "kernels/int8/avx512/conv2d_vnni.h"
 #include "kernels/int8/kernel_table.h"
 #include "kernels/int8/reference/conv2d.h"
@@ -59,26 +60,6 @@ struct Args {
   float lo, hi;  // min − zy, max − zy
   int32_t out_zero_point;
 };
-
-// clamp(MBQM(v, m) + zy, min, max) per lane, as requantize_fixed, for lanes with shift ≤ 0 (the ymm form
-// of avx512/conv2d_avx512.cc's fixed_requant):
-//   SRDHM: h = floor((v·m + 2^30) / 2^31) in int64 per even/odd lane pair; h fits int32 (m ∈ {0} ∪
-//          [2^30, 2^31)), so its low 32 bits are those of the logical shift (AVX2 has no srai_epi64);
-//   RDBPOT: e = −shift ∈ [0, 31], r = (h >> e) + ((h & (2^e − 1)) > (2^e − 1) >> 1 + [h < 0]);
-//   clamp r to [min − zy, max − zy] in int32, then + zy.
-inline __m256i fixed_requant(__m256i v, __m256i m, __m256i e, __m256i lo, __m256i hi, __m256i zy) {
-  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
-  const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, m), nudge), 31);
-  const __m256i odd = _mm256_srli_epi64(
-      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(m, 32)), nudge), 31);
-  const __m256i h = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, e), one);
-  const __m256i remainder = _mm256_and_si256(h, mask);
-  const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
-  const __m256i r = _mm256_sub_epi32(_mm256_srav_epi32(h, e), _mm256_cmpgt_epi32(remainder, threshold));
-  return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(r, lo), hi), zy);
-}
 
 // The 16 output bytes of one block from its two int32 vectors (values in [0, 255]); n < 16 stores n.
 inline void store_block(uint8_t* o, __m256i q0, __m256i q1, int64_t n) {
@@ -121,8 +102,8 @@ void store_fixed(const Args& a, const __m256i (&acc)[NP][2 * NB], int64_t c0, ui
     const __m256i e0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(e));
     const __m256i e1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(e + kLanes));
     for (int i = 0; i < NP; ++i)
-      store_block(out + i * a.out_c + cb, fixed_requant(acc[i][2 * j], m0, e0, lo, hi, zy),
-                  fixed_requant(acc[i][2 * j + 1], m1, e1, lo, hi, zy), n);
+      store_block(out + i * a.out_c + cb, ymm_fixed::fixed_requant(acc[i][2 * j], m0, e0, lo, hi, zy),
+                  ymm_fixed::fixed_requant(acc[i][2 * j + 1], m1, e1, lo, hi, zy), n);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "kernels/int8/avx2/fixed_point_avx2.h"
 #include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
 #include "kernels/int8/reference/dequantize.h"
@@ -49,9 +50,36 @@ inline void store_q_first(uint8_t* y, int64_t n, __m256 v, __m256i zy) {
   std::memcpy(y, &b, size_t(n < 8 ? n : 8));
 }
 
+
+// TFLite's integer Add as avx512/ops_avx512.cc's add_integer, 8 lanes per step; the tail and any
+// multiplier with shift > 0 take the reference.
+void add_integer(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
+  if (p.a_fixed.shift > 0 || p.b_fixed.shift > 0 || p.out_fixed.shift > 0) return ref::add(p, a, b, y, count);
+  using ymm_fixed::mbqm;
+  const __m256i za = _mm256_set1_epi32(p.a_zero_point), zb = _mm256_set1_epi32(p.b_zero_point);
+  const __m256i ma = _mm256_set1_epi32(p.a_fixed.multiplier), ea = _mm256_set1_epi32(-p.a_fixed.shift);
+  const __m256i mb = _mm256_set1_epi32(p.b_fixed.multiplier), eb = _mm256_set1_epi32(-p.b_fixed.shift);
+  const __m256i mo = _mm256_set1_epi32(p.out_fixed.multiplier), eo = _mm256_set1_epi32(-p.out_fixed.shift);
+  const __m256i lo = _mm256_set1_epi32(p.output.min - p.output.zero_point);
+  const __m256i hi = _mm256_set1_epi32(p.output.max - p.output.zero_point);
+  const __m256i zy = _mm256_set1_epi32(p.output.zero_point);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256i sa = mbqm(_mm256_slli_epi32(_mm256_sub_epi32(load8_u8(a + i), za), kAddLeftShift), ma, ea);
+    const __m256i sb = mbqm(_mm256_slli_epi32(_mm256_sub_epi32(load8_u8(b + i), zb), kAddLeftShift), mb, eb);
+    const __m256i q = ymm_fixed::fixed_requant(_mm256_add_epi32(sa, sb), mo, eo, lo, hi, zy);
+    // values in [0, 255]: pack to words, then bytes; the low 8 bytes hold lanes 0..7 in order.
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    const int64_t bytes = _mm_cvtsi128_si64(_mm_packus_epi16(words, words));
+    std::memcpy(y + i, &bytes, 8);
+  }
+  ref::add(p, a + i, b + i, y + i, count - i);
+}
+
 }  // namespace
 
 void add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
+  if (p.integer) return add_integer(p, a, b, y, count);
   const __m256 ma = _mm256_set1_ps(p.a_multiplier), mb = _mm256_set1_ps(p.b_multiplier);
   const __m256i za = _mm256_set1_epi32(p.a_zero_point), zb = _mm256_set1_epi32(p.b_zero_point);
   const __m256 lo = _mm256_set1_ps(float(p.output.min - p.output.zero_point));

@@ -6,8 +6,8 @@
 // order-independent, so acc + bias − zw·Σ x̃ equals the reference bit for bit), then the float
 // requantization of requantize_float: v = float(acc)·M, clamp to [min − zy, max − zy] (NaN → lower
 // bound, as max_ps returns its second operand), round half to even (cvtps2dq, default MXCSR), + zy; or,
-// when the pack kept fixed-point multipliers, the integer requantization of requantize_fixed (see
-// fixed_requant below).
+// when the pack kept fixed-point multipliers, the integer requantization of requantize_fixed
+// (fixed_point_avx512.h).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "kernels/int8/avx512/conv2d_vnni.h"
+#include "kernels/int8/avx512/fixed_point_avx512.h"
 #include "kernels/int8/reference/conv2d.h"
 #include "quant/requant.h"
 
@@ -49,26 +50,6 @@ struct Args {
   float lo, hi;  // min − zy, max − zy
   int32_t out_zero_point;
 };
-
-// clamp(MBQM(v, m[c]) + zy, min, max) per lane, as requantize_fixed, for lanes with shift ≤ 0:
-//   SRDHM: h = floor((v·m + 2^30) / 2^31), in int64 per even/odd lane pair (m ∈ {0} ∪ [2^30, 2^31), so
-//          the saturating case v = m = INT32_MIN never occurs and h fits int32);
-//   RDBPOT: e = −shift ∈ [0, 31], r = (h >> e) + ((h & (2^e − 1)) > (2^e − 1) >> 1 + [h < 0]);
-//   clamp r to [min − zy, max − zy] in int32, then + zy (equal to clamping r + zy in int64).
-inline __m512i fixed_requant(__m512i v, __m512i m, __m512i e, __m512i lo, __m512i hi, __m512i zy) {
-  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
-  const __m512i even = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, m), nudge), 31);
-  const __m512i odd = _mm512_srai_epi64(
-      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), _mm512_srli_epi64(m, 32)), nudge), 31);
-  const __m512i h = _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
-  const __m512i one = _mm512_set1_epi32(1);
-  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, e), one);
-  const __m512i remainder = _mm512_and_si512(h, mask);
-  const __m512i threshold = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(h, 31));
-  __m512i r = _mm512_srav_epi32(h, e);
-  r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(remainder, threshold), r, one);
-  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zy);
-}
 
 using TileFn = void (*)(const Args& a, const uint8_t* src, int64_t block, uint8_t* out);
 

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "kernels/int8/avx512/fixed_point_avx512.h"
+#include "kernels/int8/reference/add.h"
 #include "kernels/int8/reference/avgpool.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -36,9 +38,31 @@ inline void store_q(uint8_t* y, __mmask16 m, __m512 v, __m512i zy) {
   _mm_mask_storeu_epi8(y, m, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zy)));
 }
 
+// TFLite's integer Add (kernel_table.h), every step in int32 lanes: (q − z)·2^L, MBQM per input, the sum,
+// then the output's MBQM, clamp and + zy. A multiplier with shift > 0 (M ≥ 1) takes the reference.
+void add_integer(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
+  if (p.a_fixed.shift > 0 || p.b_fixed.shift > 0 || p.out_fixed.shift > 0) return ref::add(p, a, b, y, count);
+  using avx512vnni::mbqm;
+  const __m512i za = _mm512_set1_epi32(p.a_zero_point), zb = _mm512_set1_epi32(p.b_zero_point);
+  const __m512i ma = _mm512_set1_epi32(p.a_fixed.multiplier), ea = _mm512_set1_epi32(-p.a_fixed.shift);
+  const __m512i mb = _mm512_set1_epi32(p.b_fixed.multiplier), eb = _mm512_set1_epi32(-p.b_fixed.shift);
+  const __m512i mo = _mm512_set1_epi32(p.out_fixed.multiplier), eo = _mm512_set1_epi32(-p.out_fixed.shift);
+  const __m512i lo = _mm512_set1_epi32(p.output.min - p.output.zero_point);
+  const __m512i hi = _mm512_set1_epi32(p.output.max - p.output.zero_point);
+  const __m512i zy = _mm512_set1_epi32(p.output.zero_point);
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 m = tail_mask(count - i);
+    const __m512i sa = mbqm(_mm512_slli_epi32(_mm512_sub_epi32(load_u8(a + i, m), za), kAddLeftShift), ma, ea);
+    const __m512i sb = mbqm(_mm512_slli_epi32(_mm512_sub_epi32(load_u8(b + i, m), zb), kAddLeftShift), mb, eb);
+    const __m512i q = avx512vnni::fixed_requant(_mm512_add_epi32(sa, sb), mo, eo, lo, hi, zy);
+    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(q));
+  }
+}
+
 }  // namespace
 
 void add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
+  if (p.integer) return add_integer(p, a, b, y, count);
   const __m512 ma = _mm512_set1_ps(p.a_multiplier), mb = _mm512_set1_ps(p.b_multiplier);
   const __m512i za = _mm512_set1_epi32(p.a_zero_point), zb = _mm512_set1_epi32(p.b_zero_point);
   const __m512 lo = _mm512_set1_ps(float(p.output.min - p.output.zero_point));
