@@ -37,6 +37,20 @@ std::vector<uint8_t> random_u8(std::mt19937& rng, int64_t n) {
   return v;
 }
 
+// t's Add against the reference's on random inputs of `count` elements (count 33: the extremes a = 255,
+// b = 0), checking that nothing is written past the end. what names the case in a failure.
+void expect_add_matches_reference(const KernelTable& t, const AddParams& p, int64_t count, std::mt19937& rng,
+                                  const std::string& what) {
+  std::vector<uint8_t> a = random_u8(rng, count), b = random_u8(rng, count);
+  if (count == 33) std::fill(a.begin(), a.end(), 255), std::fill(b.begin(), b.end(), 0);
+  std::vector<uint8_t> want(static_cast<size_t>(count)), got(static_cast<size_t>(count) + 1, 0xAB);
+  ref().add.run(p, a.data(), b.data(), want.data(), count);
+  t.add.run(p, a.data(), b.data(), got.data(), count);
+  EXPECT_EQ(got[size_t(count)], 0xAB) << t.add.name << " wrote past the end";
+  got.pop_back();
+  expect_equal(want, got, std::string(t.add.name) + " " + what + ", count " + std::to_string(count));
+}
+
 // Integer (TFLite) Add: every table whose Add is fixed_point against the reference, over tails, scale
 // ratios (equal scales give power-of-two multipliers, so the rounding divides meet exact halves), output
 // clamps and an output multiplier ≥ 1 (the scalar fallback).
@@ -56,16 +70,9 @@ TEST(IntFastOps, IntegerAddEveryTailAndScaleRatio) {
           p.a_zero_point = int32_t(count % 256), p.b_zero_point = 255 - int32_t(count % 256);
           p.output = out;
           set_integer_add(p, sc[0], sc[1], sc[2]);
-          std::vector<uint8_t> a = random_u8(rng, count), b = random_u8(rng, count);
-          if (count == 33) std::fill(a.begin(), a.end(), 255), std::fill(b.begin(), b.end(), 0);
-          std::vector<uint8_t> want(static_cast<size_t>(count)), got(static_cast<size_t>(count) + 1, 0xAB);
-          ref().add.run(p, a.data(), b.data(), want.data(), count);
-          t->add.run(p, a.data(), b.data(), got.data(), count);
-          EXPECT_EQ(got[size_t(count)], 0xAB) << t->add.name << " wrote past the end";
-          got.pop_back();
-          expect_equal(want, got, std::string(t->add.name) + " integer, count " + std::to_string(count) +
-                                      ", scales " + std::to_string(sc[0]) + " " + std::to_string(sc[1]) + " " +
-                                      std::to_string(sc[2]) + ", zy " + std::to_string(out.zero_point));
+          expect_add_matches_reference(*t, p, count, rng,
+                                       "integer, scales " + std::to_string(sc[0]) + " " + std::to_string(sc[1]) +
+                                           " " + std::to_string(sc[2]) + ", zy " + std::to_string(out.zero_point));
           if (::testing::Test::HasFatalFailure()) return;
           ++cases;
         }
@@ -86,14 +93,7 @@ TEST(IntFastOps, AddEveryTailAndQuantization) {
         p.a_multiplier = 0.37f + float(count % 5) * 0.5f, p.b_multiplier = 1.0f / 3.0f;
         if (count == 64) p.a_multiplier = p.b_multiplier = 0.5f;  // exact .5 ties: half to even
         p.output = out;
-        std::vector<uint8_t> a = random_u8(rng, count), b = random_u8(rng, count);
-        if (count == 33) std::fill(a.begin(), a.end(), 255), std::fill(b.begin(), b.end(), 0);
-        std::vector<uint8_t> want(static_cast<size_t>(count)), got(static_cast<size_t>(count) + 1, 0xAB);
-        ref().add.run(p, a.data(), b.data(), want.data(), count);
-        t->add.run(p, a.data(), b.data(), got.data(), count);
-        EXPECT_EQ(got[size_t(count)], 0xAB) << t->add.name << " wrote past the end";
-        got.pop_back();
-        expect_equal(want, got, std::string(t->add.name) + " count " + std::to_string(count));
+        expect_add_matches_reference(*t, p, count, rng, "float, zy " + std::to_string(out.zero_point));
         ++cases;
       }
   EXPECT_GT(cases, 0);
