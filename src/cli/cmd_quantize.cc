@@ -9,6 +9,7 @@
 #include "cli/table.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "data/calibration.h"
 #include "eval/evaluate.h"
 #include "eval/model_io.h"

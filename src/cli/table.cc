@@ -34,10 +34,4 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string s;
-  for (size_t k = 0; k < items.size(); ++k) s += (k ? sep : std::string()) + items[k];
-  return s;
-}
-
 }  // namespace tinyptq::cli

@@ -1,6 +1,7 @@
 #include "keras/keras_weights.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace tinyptq {
 
@@ -27,9 +28,9 @@ std::string short_var_name(const std::string& weight_name) {
   return s;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+// "a, b, c", or "none" when that is empty.
+std::string names_or_none(const std::vector<std::string>& v) {
+  const std::string s = join(v, ", ");
   return s.empty() ? "none" : s;
 }
 
@@ -76,7 +77,7 @@ Tensor KerasWeights::read(const KerasLayer& layer, const std::string& var, const
   const auto& vars = layer_vars(layer);
   auto it = vars.find(var);
   check(it != vars.end(), file_.path() + ": " + layer_label(layer) + ": missing weight '" + var +
-                              "' (the file stores: " + join(names(layer)) + ")");
+                              "' (the file stores: " + names_or_none(names(layer)) + ")");
   Shape shape = file_.dataset_shape(it->second);
   check(shape == expected_shape, file_.path() + ": " + layer_label(layer) + ": weight '" + var +
                                      "' has shape " + shape_str(shape) + " but the layer config implies " +
@@ -91,7 +92,7 @@ void KerasWeights::check_all_read(const KerasLayer& layer) const {
   for (const auto& var : names(layer))
     if (!done.count(var)) unused.push_back(var);
   check(unused.empty(), file_.path() + ": " + layer_label(layer) +
-                            " stores weights its config does not use: " + join(unused));
+                            " stores weights its config does not use: " + names_or_none(unused));
 }
 
 }  // namespace tinyptq

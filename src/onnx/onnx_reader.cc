@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "onnx/onnx_tensor.h"
 
 namespace tinyptq {
@@ -106,12 +107,6 @@ Arity arity(Op op, int64_t opset) {
     case Op::kPad: return opset >= 11 ? Arity{2, opset >= 18 ? 4 : 3} : Arity{1, 1};
     default: return {1, 1};
   }
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-  std::string s;
-  for (size_t k = 0; k < items.size(); ++k) s += (k ? sep : "") + items[k];
-  return s;
 }
 
 // Reads one ONNX model into a Graph. Errors carry no file label; onnx_bytes_to_graph adds it.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "engine/fp32_engine.h"
 #include "quant/act_range_search.h"
 #include "quant/adaround.h"
@@ -41,10 +42,10 @@ void check_layer_overrides(const Graph& g, const QuantRecipe& r) {
       return n.name == name && node_rule(g, n).role == QuantRole::kCompute;
     });
     if (found) continue;
-    std::string known;
+    std::vector<std::string> known;
     for (const auto& n : g.nodes)
-      if (node_rule(g, n).role == QuantRole::kCompute) known += (known.empty() ? "" : ", ") + n.name;
-    throw Error("no quantizable layer named '" + name + "' in the model (its layers: " + known + ")");
+      if (node_rule(g, n).role == QuantRole::kCompute) known.push_back(n.name);
+    throw Error("no quantizable layer named '" + name + "' in the model (its layers: " + join(known, ", ") + ")");
   }
 }
 

@@ -50,7 +50,6 @@ inline void store_q_first(uint8_t* y, int64_t n, __m256 v, __m256i zy) {
   std::memcpy(y, &b, size_t(n < 8 ? n : 8));
 }
 
-
 // TFLite's integer Add as avx512/ops_avx512.cc's add_integer, 8 lanes per step; the tail and any
 // multiplier with shift > 0 take the reference.
 void add_integer(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t count) {
