@@ -81,6 +81,33 @@ TEST(IntFastOps, IntegerAddEveryTailAndScaleRatio) {
   EXPECT_GT(cases, 0);
 }
 
+// The vector Add scales each input by MBQM((q − z)·2^20, m) in 32-bit lanes, splitting m at bit 11
+// (fixed_point_avx512.h, mbqm_shifted_small): input multipliers whose low 11 bits make d·m_low land on an
+// exact half (2^10), just below or above it, or on 0 (random codes, about half of them odd), at several
+// shifts.
+TEST(IntFastOps, IntegerAddInputMultiplierLowBits) {
+  std::mt19937 rng(16);
+  int64_t cases = 0;
+  for (const KernelTable* t : available_kernels()) {
+    if (!t->add.fixed_point) continue;
+    for (int32_t low : {0, 1, 1 << 9, (1 << 10) - 1, 1 << 10, (1 << 10) + 1, (1 << 11) - 1})
+      for (int shift : {0, -1, -4, -12}) {
+        AddParams p;
+        p.a_zero_point = 3, p.b_zero_point = 250;
+        p.output = {100, 0, 255};
+        set_integer_add(p, 0.05f, 0.02f, 0.06f);
+        p.a_fixed = {(1 << 30) + (123 << 11) + low, shift};
+        p.b_fixed = {(1 << 30) + (0x7FFFF << 11) - (1 << 11) + low, shift - 1};
+        expect_add_matches_reference(*t, p, 256 + 17, rng,
+                                     "input multipliers low bits " + std::to_string(low) + ", shift " +
+                                         std::to_string(shift));
+        if (::testing::Test::HasFatalFailure()) return;
+        ++cases;
+      }
+  }
+  EXPECT_GT(cases, 0);  // the reference table's Add is fixed_point too
+}
+
 TEST(IntFastOps, AddEveryTailAndQuantization) {
   std::mt19937 rng(11);
   const OutputStage stages[] = {{0, 0, 255}, {128, 128, 255}, {255, 0, 255}, {17, 17, 200}};
@@ -133,25 +160,50 @@ TEST(IntFastOps, DequantizeEveryTail) {
     }
 }
 
+// The output stages of a pool kernel: float; integer with equal quantizations (rounded_average, ties at
+// even divisors); integer with M < 1 (vector MBQM) and M ≥ 1 (shift > 0: the scalar fallback).
+enum class PoolArith { kFloat, kIntegerSame, kIntegerFixed, kIntegerFixedAboveOne };
+constexpr PoolArith kPoolAriths[] = {PoolArith::kFloat, PoolArith::kIntegerSame, PoolArith::kIntegerFixed,
+                                     PoolArith::kIntegerFixedAboveOne};
+const char* pool_arith_name(PoolArith a) {
+  switch (a) {
+    case PoolArith::kFloat: return "float";
+    case PoolArith::kIntegerSame: return "integer same-quant";
+    case PoolArith::kIntegerFixed: return "integer M<1";
+    case PoolArith::kIntegerFixedAboveOne: return "integer M>=1";
+  }
+  return "?";
+}
+
 TEST(IntFastOps, GlobalAveragePoolOddChannelsAndBatch) {
   std::mt19937 rng(14);
   for (const KernelTable* t : available_kernels())
-    for (int64_t channels : {1, 3, 8, 16, 17, 64, 65})
-      for (int64_t size : {1, 49, 64})
-        for (int64_t images : {1, 7}) {
-          GlobalAvgPoolParams p;
-          p.image_size = size, p.channels = channels;
-          p.input_zero_point = int32_t(channels * 13 % 256);
-          p.multiplier = 0.9f / float(size);
-          p.output = images == 7 ? OutputStage{0, 0, 255} : OutputStage{200, 200, 255};
-          std::vector<uint8_t> x = random_u8(rng, images * size * channels);
-          if (channels == 17) std::fill(x.begin(), x.end(), 255);
-          std::vector<uint8_t> want(static_cast<size_t>(images * channels)), got(static_cast<size_t>(images * channels));
-          ref().global_avgpool.run(p, x.data(), want.data(), images);
-          t->global_avgpool.run(p, x.data(), got.data(), images);
-          expect_equal(want, got, std::string(t->global_avgpool.name) + " channels " + std::to_string(channels) +
-                                      " size " + std::to_string(size) + " images " + std::to_string(images));
-        }
+    for (PoolArith arith : kPoolAriths)
+      for (int64_t channels : {1, 3, 8, 16, 17, 64, 65})
+        for (int64_t size : {1, 49, 64})
+          for (int64_t images : {1, 7}) {
+            if (arith != PoolArith::kFloat && !t->global_avgpool.fixed_point) continue;
+            GlobalAvgPoolParams p;
+            p.image_size = size, p.channels = channels;
+            p.input_zero_point = int32_t(channels * 13 % 256);
+            p.multiplier = 0.9f / float(size);
+            p.output = images == 7 ? OutputStage{0, 0, 255} : OutputStage{200, 200, 255};
+            p.integer = arith != PoolArith::kFloat;
+            if (arith == PoolArith::kIntegerSame) {
+              p.same_quant = true;
+              p.output.zero_point = p.input_zero_point, p.output.min = images == 7 ? 0 : 30;
+            }
+            if (arith == PoolArith::kIntegerFixed) p.fixed = quantize_multiplier(0.9 / double(size));
+            if (arith == PoolArith::kIntegerFixedAboveOne) p.fixed = quantize_multiplier(1.5);
+            std::vector<uint8_t> x = random_u8(rng, images * size * channels);
+            if (channels == 17) std::fill(x.begin(), x.end(), 255);
+            std::vector<uint8_t> want(static_cast<size_t>(images * channels)), got(static_cast<size_t>(images * channels));
+            ref().global_avgpool.run(p, x.data(), want.data(), images);
+            t->global_avgpool.run(p, x.data(), got.data(), images);
+            expect_equal(want, got, std::string(t->global_avgpool.name) + " " + pool_arith_name(arith) +
+                                        " channels " + std::to_string(channels) + " size " + std::to_string(size) +
+                                        " images " + std::to_string(images));
+          }
 }
 
 TEST(IntFastOps, AveragePoolPadsStridesAndCeilMode) {
@@ -168,14 +220,20 @@ TEST(IntFastOps, AveragePoolPadsStridesAndCeilMode) {
       {6, 6, 5, {2, 3, 2, 2, 1, 1, 0, 1, 0, 0, true}, false},     // ceil mode
       {5, 5, 33, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false}, true},
   };
+  // Output scales: 0.04 (M = 1.25/d: ≥ 1 at d = 1, the scalar fallback, else < 1), the input's own
+  // (equal quantizations: rounded_average), and 0.5 (M = 0.1/d).
   for (const KernelTable* t : available_kernels())
-    for (const PoolCase& pc : cases)
-      for (int64_t images : {1, 7}) {
+    for (PoolArith arith : {PoolArith::kFloat, PoolArith::kIntegerSame, PoolArith::kIntegerFixed})
+      for (const PoolCase& pc : cases)
+        for (int64_t images : {1, 7}) {
+        if (arith != PoolArith::kFloat && !t->avgpool.fixed_point) continue;
         AvgPoolParams p;
         p.shape = make_pool_shape(pc.h, pc.w, pc.c, pc.win);
         p.count_include_pad = pc.include_pad;
-        p.input_zero_point = 37, p.input_scale = 0.05f, p.output_scale = 0.04f;
+        p.input_zero_point = 37, p.input_scale = 0.05f, p.output_scale = images == 7 ? 0.5f : 0.04f;
         p.output = {10, 10, 250};
+        p.integer = arith != PoolArith::kFloat;
+        if (arith == PoolArith::kIntegerSame) p.output_scale = p.input_scale, p.output = {37, 0, 255};
         const PoolShape& s = p.shape;
         const std::vector<uint8_t> x = random_u8(rng, images * s.in_h * s.in_w * s.channels);
         const size_t out = size_t(images * s.out_h * s.out_w * s.channels);
@@ -184,7 +242,7 @@ TEST(IntFastOps, AveragePoolPadsStridesAndCeilMode) {
         const int64_t split = s.out_h / 2;
         t->avgpool.run(p, x.data(), got.data(), images, {0, split});
         t->avgpool.run(p, x.data(), got.data(), images, {split, s.out_h});
-        expect_equal(want, got, std::string(t->avgpool.name) + " " + std::to_string(pc.h) + "x" +
+        expect_equal(want, got, std::string(t->avgpool.name) + " " + pool_arith_name(arith) + " " + std::to_string(pc.h) + "x" +
                                     std::to_string(pc.w) + "x" + std::to_string(pc.c) + " images " +
                                     std::to_string(images));
       }

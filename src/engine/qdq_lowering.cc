@@ -45,8 +45,7 @@ class Lowering {
   Lowering(const Graph& g, const int8::KernelTable& k, Requantization requant)
       : g_(g),
         k_(k),
-        integer_(requant == Requantization::kInteger),
-        arith_(integer_ ? int8::reference_kernels() : k) {}
+        integer_(requant == Requantization::kInteger) {}
 
   qdq::Plan run() {
     infer_per_image_shapes();
@@ -511,7 +510,7 @@ class Lowering {
     const std::string detail = "a: " + qa.str() + " b: " + qb.str() + clamp_str(*tail);
     const std::string nodes = covered(n, *tail);
     // Integer mode: k_'s Add where it computes the integer arithmetic too, else the reference's.
-    const auto& add_kernel = integer_ && k_.add.fixed_point ? k_.add : arith_.add;
+    const auto& add_kernel = arithmetic_kernel(&int8::KernelTable::add);
     add_step(qdq::add_step(add_kernel, p, plan_.values[ia].elements()), {ia, ib}, quant_output(*tail, layout),
              nodes, detail);
     return true;
@@ -538,7 +537,7 @@ class Lowering {
       if (integer_)
         p.fixed = quantize_multiplier(double(xq.quant.scale) /
                                       (double(tail->quant.scale) * double(p.image_size)));
-      step = qdq::global_avgpool_step(arith_.global_avgpool, p);
+      step = qdq::global_avgpool_step(arithmetic_kernel(&int8::KernelTable::global_avgpool), p);
     } else {
       const Attrs r = resolved_pads(node, xq.shape);
       if (r.kernel_shape.size() != 2) return false;
@@ -553,7 +552,7 @@ class Lowering {
         p.input_scale = xq.quant.scale, p.output_scale = tail->quant.scale;
         p.output = tail->stage;
         p.integer = integer_;
-        step = qdq::avgpool_step(arith_.avgpool, p);
+        step = qdq::avgpool_step(arithmetic_kernel(&int8::KernelTable::avgpool), p);
         if (r.count_include_pad) detail += " count_include_pad";
       } else {
         int8::MaxPoolParams p;
@@ -665,12 +664,17 @@ class Lowering {
     throw Error("graph output '" + name + "' is a constant");
   }
 
+  // k_'s kernel for op, or in integer mode the reference one where k_'s does not compute the integer
+  // arithmetic (Kernel::fixed_point; Conv and Gemm choose theirs by ConvKernel::fixed_point).
+  template <typename Fn>
+  const int8::Kernel<Fn>& arithmetic_kernel(int8::Kernel<Fn> int8::KernelTable::*op) const {
+    const int8::Kernel<Fn>& fast = k_.*op;
+    return integer_ && !fast.fixed_point ? int8::reference_kernels().*op : fast;
+  }
+
   const Graph& g_;
   const int8::KernelTable& k_;
   const bool integer_;                // integer requantization (kernel_table.h, Requantization)
-  // Kernels of the other requantizing ops (Add, pools, tables): k_, or the reference ones in integer mode.
-  // Conv and Gemm use k_'s kernel in integer mode too where it is fixed_point.
-  const int8::KernelTable& arith_;
   qdq::Plan plan_;
   std::map<std::string, Shape> shapes_;  // per image
   std::map<std::string, std::vector<int>> consumers_;

@@ -153,8 +153,8 @@ const KernelTable& avx512vnni_kernels() {
     t.gemm = {"gemm_u8s8_avx512vnni", gemm_as_conv::supports, gemm_as_conv::pack<avx512vnni::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx512vnni::conv2d>, true};
     t.add = {"add_u8_avx512", avx512::add, true};
-    t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool};
-    t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool};
+    t.avgpool = {"avgpool_nhwc_u8_avx512", avx512::avgpool, true};
+    t.global_avgpool = {"global_avgpool_nhwc_u8_avx512", avx512::global_avgpool, true};
     t.quantize = {"quantize_f32_u8_avx512", avx512::quantize};
     t.dequantize = {"dequantize_u8_f32_avx512", avx512::dequantize};
     return t;
@@ -175,8 +175,8 @@ const KernelTable& avx2_kernels() {
     t.gemm = {"gemm_u8s8_avx2", gemm_as_conv::supports, gemm_as_conv::pack<avx2::conv2d_pack>,
               gemm_as_conv::scratch_bytes, gemm_as_conv::run<avx2::conv2d>, true};
     t.add = {"add_u8_avx2", avx2::add, true};
-    t.avgpool = {"avgpool_nhwc_u8_avx2", avx2::avgpool};
-    t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool};
+    t.avgpool = {"avgpool_nhwc_u8_avx2", avx2::avgpool, true};
+    t.global_avgpool = {"global_avgpool_nhwc_u8_avx2", avx2::global_avgpool, true};
     t.quantize = {"quantize_f32_u8_avx2", avx2::quantize};
     t.dequantize = {"dequantize_u8_f32_avx2", avx2::dequantize};
     return t;

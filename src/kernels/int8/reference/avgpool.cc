@@ -22,8 +22,21 @@ int64_t avgpool_divisor(const AvgPoolParams& p, int64_t oy, int64_t ox) {
   return p.count_include_pad ? in_padded_extent : inside;
 }
 
-float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox) {
-  return p.input_scale / (p.output_scale * float(avgpool_divisor(p, oy, ox)));
+AvgPoolStage avgpool_stage(const AvgPoolParams& p, int64_t oy, int64_t ox) {
+  AvgPoolStage st;
+  st.divisor = int32_t(avgpool_divisor(p, oy, ox));
+  st.multiplier = p.input_scale / (p.output_scale * float(st.divisor));
+  st.same_quant = p.input_scale == p.output_scale && p.input_zero_point == p.output.zero_point;
+  if (p.integer && !st.same_quant)
+    st.fixed = quantize_multiplier(double(p.input_scale) / (double(p.output_scale) * double(st.divisor)));
+  return st;
+}
+
+int32_t avgpool_output(const AvgPoolParams& p, const AvgPoolStage& st, int32_t sum) {
+  const OutputStage& o = p.output;
+  if (!p.integer) return requantize_float(sum, st.multiplier, o.zero_point, o.min, o.max);
+  if (st.same_quant) return std::clamp(rounded_average(sum, st.divisor) + o.zero_point, o.min, o.max);
+  return requantize_fixed(sum, st.fixed, o.zero_point, o.min, o.max);
 }
 
 void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
@@ -36,14 +49,7 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
     for (int64_t oy = rows.begin; oy < rows.end; ++oy) {
       for (int64_t ox = 0; ox < s.out_w; ++ox) {
         const int64_t y0 = oy * win.stride_h - win.pad_top, x0 = ox * win.stride_w - win.pad_left;
-        const int32_t divisor = int32_t(avgpool_divisor(p, oy, ox));
-        const float multiplier = p.input_scale / (p.output_scale * float(divisor));
-        const OutputStage& o = p.output;
-        const bool same_quant = p.input_scale == p.output_scale && p.input_zero_point == o.zero_point;
-        const FixedPointMultiplier fixed = p.integer && !same_quant
-                                               ? quantize_multiplier(double(p.input_scale) /
-                                                                     (double(p.output_scale) * double(divisor)))
-                                               : FixedPointMultiplier{};
+        const AvgPoolStage st = avgpool_stage(p, oy, ox);
         for (int64_t c = 0; c < channels; ++c) {
           int32_t sum = 0;
           for (int64_t ky = 0; ky < win.kernel_h; ++ky) {
@@ -54,10 +60,7 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
               sum += int32_t(image[(iy * s.in_w + ix) * channels + c]) - p.input_zero_point;
             }
           }
-          out_image[(oy * s.out_w + ox) * channels + c] = uint8_t(
-              !p.integer   ? requantize_float(sum, multiplier, o.zero_point, o.min, o.max)
-              : same_quant ? std::clamp(rounded_average(sum, divisor) + o.zero_point, o.min, o.max)
-                           : requantize_fixed(sum, fixed, o.zero_point, o.min, o.max));
+          out_image[(oy * s.out_w + ox) * channels + c] = uint8_t(avgpool_output(p, st, sum));
         }
       }
     }

@@ -7,10 +7,20 @@ namespace tinyptq::int8::ref {
 // AvgPoolParams' formula (float or integer), d as counted there.
 void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows);
 
-// s_x/(s_y·d) of output pixel (oy, ox), d counted as in AvgPoolParams. Every AveragePool kernel takes its
-// multiplier from here, so that all of them requantize with the same float.
 // d of output pixel (oy, ox).
 int64_t avgpool_divisor(const AvgPoolParams& p, int64_t oy, int64_t ox);
-float avgpool_multiplier(const AvgPoolParams& p, int64_t oy, int64_t ox);
+
+// The output stage of output pixel (oy, ox). Every AveragePool kernel takes its constants from here, so
+// that all of them requantize with the same float multiplier or the same fixed-point one.
+struct AvgPoolStage {
+  int32_t divisor = 1;          // d
+  float multiplier = 1;         // float: s_x/(s_y·d)
+  bool same_quant = false;      // integer: equal input and output quantization → rounded_average(S, d)
+  FixedPointMultiplier fixed;   // integer, !same_quant: QuantizeMultiplier(double(s_x)/(double(s_y)·d))
+};
+AvgPoolStage avgpool_stage(const AvgPoolParams& p, int64_t oy, int64_t ox);
+
+// y code of one window sum S under the stage (the formula of AvgPoolParams).
+int32_t avgpool_output(const AvgPoolParams& p, const AvgPoolStage& st, int32_t sum);
 
 }  // namespace tinyptq::int8::ref
