@@ -73,7 +73,7 @@ void add_integer(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t
   ref::add(p, a + i, b + i, y + i, count - i);
 }
 
-// 8 window sums → output codes (ref::avgpool_output, integer branches), as avx512/ops_avx512.cc.
+// 8 window sums → output codes (ref::pool_output, integer branches), as avx512/ops_avx512.cc.
 inline __m256i pool_codes_integer(__m256i sum, const ref::AvgPoolStage& st, const OutputStage& o) {
   const __m256i zy = _mm256_set1_epi32(o.zero_point);
   if (st.same_quant) {
@@ -150,8 +150,7 @@ void dequantize(const DequantizeParams& p, const uint8_t* x, float* y, int64_t c
 void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images) {
   const int64_t size = p.image_size, channels = p.channels;
   const __m256i bias = _mm256_set1_epi32(-p.input_zero_point * int32_t(size));
-  ref::AvgPoolStage st;
-  st.divisor = int32_t(size), st.multiplier = p.multiplier, st.same_quant = p.same_quant, st.fixed = p.fixed;
+  const ref::AvgPoolStage st = ref::global_avgpool_stage(p);
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * size * channels;
     for (int64_t c = 0; c < channels; c += 8) {
@@ -164,7 +163,7 @@ void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, 
 }
 
 // Per output pixel: the stage as the reference computes it, then 8 channels at a time Σ (x − zx) over the
-// taps inside the input in int32, requantized as ref::avgpool_output.
+// taps inside the input in int32, requantized as ref::pool_output.
 void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images, RowRange rows) {
   const PoolShape& s = p.shape;
   const Window2d& win = s.window;

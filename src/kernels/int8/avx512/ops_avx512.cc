@@ -64,7 +64,7 @@ void add_integer(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t
   }
 }
 
-// 16 window sums → output codes (ref::avgpool_output, integer branches): rounded_average for equal
+// 16 window sums → output codes (ref::pool_output, integer branches): rounded_average for equal
 // quantizations, else the fixed-point requantization; a multiplier with shift > 0 takes the scalar formula.
 inline __m512i pool_codes_integer(__m512i sum, const ref::AvgPoolStage& st, const OutputStage& o) {
   const __m512i zy = _mm512_set1_epi32(o.zero_point);
@@ -140,8 +140,7 @@ void dequantize(const DequantizeParams& p, const uint8_t* x, float* y, int64_t c
 void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images) {
   const int64_t size = p.image_size, channels = p.channels;
   const __m512i bias = _mm512_set1_epi32(-p.input_zero_point * int32_t(size));
-  ref::AvgPoolStage st;
-  st.divisor = int32_t(size), st.multiplier = p.multiplier, st.same_quant = p.same_quant, st.fixed = p.fixed;
+  const ref::AvgPoolStage st = ref::global_avgpool_stage(p);
   for (int64_t n = 0; n < images; ++n) {
     const uint8_t* image = x + n * size * channels;
     for (int64_t c = 0; c < channels; c += 16) {

@@ -32,9 +32,14 @@ AvgPoolStage avgpool_stage(const AvgPoolParams& p, int64_t oy, int64_t ox) {
   return st;
 }
 
-int32_t avgpool_output(const AvgPoolParams& p, const AvgPoolStage& st, int32_t sum) {
-  const OutputStage& o = p.output;
-  if (!p.integer) return requantize_float(sum, st.multiplier, o.zero_point, o.min, o.max);
+AvgPoolStage global_avgpool_stage(const GlobalAvgPoolParams& p) {
+  AvgPoolStage st;
+  st.divisor = int32_t(p.image_size), st.multiplier = p.multiplier, st.same_quant = p.same_quant, st.fixed = p.fixed;
+  return st;
+}
+
+int32_t pool_output(bool integer, const AvgPoolStage& st, const OutputStage& o, int32_t sum) {
+  if (!integer) return requantize_float(sum, st.multiplier, o.zero_point, o.min, o.max);
   if (st.same_quant) return std::clamp(rounded_average(sum, st.divisor) + o.zero_point, o.min, o.max);
   return requantize_fixed(sum, st.fixed, o.zero_point, o.min, o.max);
 }
@@ -60,7 +65,7 @@ void avgpool(const AvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t image
               sum += int32_t(image[(iy * s.in_w + ix) * channels + c]) - p.input_zero_point;
             }
           }
-          out_image[(oy * s.out_w + ox) * channels + c] = uint8_t(avgpool_output(p, st, sum));
+          out_image[(oy * s.out_w + ox) * channels + c] = uint8_t(pool_output(p.integer, st, p.output, sum));
         }
       }
     }

@@ -20,7 +20,11 @@ struct AvgPoolStage {
 };
 AvgPoolStage avgpool_stage(const AvgPoolParams& p, int64_t oy, int64_t ox);
 
-// y code of one window sum S under the stage (the formula of AvgPoolParams).
-int32_t avgpool_output(const AvgPoolParams& p, const AvgPoolStage& st, int32_t sum);
+// The stage of every GlobalAveragePool output (d = image_size; same_quant and fixed as the params hold them).
+AvgPoolStage global_avgpool_stage(const GlobalAvgPoolParams& p);
+
+// y code of one window sum S under the stage, in float or integer arithmetic (the formula of AvgPoolParams
+// and GlobalAvgPoolParams).
+int32_t pool_output(bool integer, const AvgPoolStage& st, const OutputStage& o, int32_t sum);
 
 }  // namespace tinyptq::int8::ref

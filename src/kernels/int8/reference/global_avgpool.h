@@ -4,7 +4,7 @@
 
 namespace tinyptq::int8::ref {
 
-// y = clamp(round_half_even(float(Σ x − image_size·zx) · M) + zy), M = s_x/(s_y·image_size).
+// GlobalAvgPoolParams' formula (float or integer), S = Σ x − image_size·zx, through ref::pool_output.
 void global_avgpool(const GlobalAvgPoolParams& p, const uint8_t* x, uint8_t* y, int64_t images);
 
 }  // namespace tinyptq::int8::ref
